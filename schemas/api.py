@@ -1,0 +1,74 @@
+"""REST request and response bodies."""
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from schemas.board import AnyElement, Id, Tags, Text
+from schemas.ops import BoardOp
+
+Template = Literal["customer-journey", "support-flowchart", "repurchase-flowchart"]
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+ClientId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class CreateBoard(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Start a board, empty or seeded from a template."""
+
+    title: Title
+    description: Text = ""
+    tags: Tags = ()
+    template: Template | None = None
+
+
+class OpsRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A batch of ops applied in order, all or nothing.
+
+    Send `client_id` and `client_op_id` to make a retry safe: the same pair is applied once.
+    """
+
+    ops: Annotated[list[BoardOp], Meta(min_length=1, max_length=1000)]
+    client_id: ClientId | None = None
+    client_op_id: Annotated[int, Meta(ge=0, le=2**53)] | None = None
+
+
+class OpsResult(Struct, kw_only=True):
+    """Where the batch landed in the board's history."""
+
+    seq: int
+    applied: int
+    duplicate: bool = False
+
+
+class BoardInfo(Struct, kw_only=True):
+    """A board's summary as lists show it."""
+
+    id: Id
+    title: str
+    description: str
+    tags: list[str]
+    owner: str
+    template: str | None
+    created_at: int
+    updated_at: int
+
+
+class BoardPage(Struct, kw_only=True):
+    """One page of boards; pass `next_cursor` as `cursor` for the next one."""
+
+    items: list[BoardInfo]
+    next_cursor: str | None = None
+
+
+class Snapshot(Struct, kw_only=True):
+    """The whole board as of `seq`: replay ops after `seq` to stay current."""
+
+    board: BoardInfo
+    seq: int
+    elements: list[AnyElement]
+
+
+class Health(Struct, kw_only=True):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "degraded"]

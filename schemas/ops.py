@@ -1,0 +1,65 @@
+"""Ops: the changes a client asks a board to make, the same over REST and websocket.
+
+`set`/`unset` in `update` work property by property, so two people editing different
+properties of one element both keep their change (last writer wins per property).
+"""
+
+from typing import Annotated, Any
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from schemas.board import AnyElement, Coord, Id, Tags, Text
+
+FieldName = Annotated[str, Meta(pattern=r"^[a-z_]{1,32}$")]
+
+
+class Op(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="op"):
+    """A change a client asks the board to make."""
+
+
+class Create(Op, tag="create"):
+    """Add a new element; its id must not exist yet."""
+
+    element: AnyElement
+
+
+class Update(Op, tag="update"):
+    """Set and unset (reset to default) individual properties of one element."""
+
+    id: Id
+    set: Annotated[dict[FieldName, Any], Meta(max_length=32)] = {}
+    unset: Annotated[tuple[FieldName, ...], Meta(max_length=32)] = ()
+
+
+class Delete(Op, tag="delete"):
+    """Remove an element and everything that only makes sense with it (edges, comments)."""
+
+    id: Id
+
+
+class Move(Op, tag="move"):
+    """Move an element on the canvas and, optionally, into another stage or lane."""
+
+    id: Id
+    x: Coord
+    y: Coord
+    stage: Id | UnsetType | None = UNSET
+    lane: Id | UnsetType | None = UNSET
+
+
+class Reorder(Op, tag="reorder"):
+    """Place a stage or lane right after the sibling `after`, or first when it is null."""
+
+    id: Id
+    after: Id | None = None
+
+
+class UpdateBoard(Op, tag="board.update"):
+    """Change the board's own title, description or tags."""
+
+    title: Annotated[str, Meta(min_length=1, max_length=200)] | UnsetType = UNSET
+    description: Text | UnsetType = UNSET
+    tags: Tags | UnsetType = UNSET
+
+
+BoardOp = Create | Update | Delete | Move | Reorder | UpdateBoard

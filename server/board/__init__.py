@@ -1,0 +1,8 @@
+"""The pure board core: state + ops -> new state or a typed rejection. No I/O, no clock."""
+
+from server.board.apply import Context, apply_batch
+from server.board.errors import Rejected
+from server.board.limits import Limits
+from server.board.state import BoardState
+
+__all__ = ["BoardState", "Context", "Limits", "Rejected", "apply_batch"]

@@ -1,0 +1,55 @@
+"""Write a JSON Schema file per public type into schemas/json/: `python -m schemas.export`.
+
+Frontend developers read these; a test fails when they differ from the types.
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from schemas import api, board, errors, ops
+
+FOLDER = Path(__file__).parent / "json"
+PUBLIC: dict[str, Any] = {
+    "Element": board.AnyElement,
+    "Stage": board.Stage,
+    "Lane": board.Lane,
+    "Node": board.Node,
+    "Edge": board.Edge,
+    "Stakeholder": board.Stakeholder,
+    "Comment": board.Comment,
+    "Op": ops.BoardOp,
+    "CreateBoard": api.CreateBoard,
+    "OpsRequest": api.OpsRequest,
+    "OpsResult": api.OpsResult,
+    "BoardInfo": api.BoardInfo,
+    "BoardPage": api.BoardPage,
+    "Snapshot": api.Snapshot,
+    "ErrorResponse": errors.ErrorResponse,
+}
+
+
+def render() -> dict[str, str]:
+    """File name -> JSON text for every public type."""
+    return {
+        f"{name}.json": json.dumps(msgspec.json.schema(type_), indent=2, sort_keys=True) + "\n"
+        for name, type_ in PUBLIC.items()
+    }
+
+
+def main() -> int:
+    FOLDER.mkdir(exist_ok=True)
+    files = render()
+    for stale in set(p.name for p in FOLDER.glob("*.json")) - set(files):
+        (FOLDER / stale).unlink()
+    for name, text in files.items():
+        (FOLDER / name).write_text(text)
+    print(f"wrote {len(files)} schemas to {FOLDER}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin REST routes: decode, hand to the room or store, encode."""

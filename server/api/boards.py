@@ -1,0 +1,164 @@
+"""Board routes: create, list, read, change, delete, snapshot, ops and element shortcuts."""
+
+import secrets
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
+from starlette.requests import Request
+from starlette.responses import Response
+
+from schemas.api import BoardInfo, BoardPage, CreateBoard, OpsRequest, OpsResult, Snapshot
+from schemas.board import AnyElement, Id, Tag
+from schemas.ops import BoardOp, Create, Delete, FieldName, Update, UpdateBoard
+from server.api.errors import ApiError, convert, decode
+from server.api.routing import Endpoint, json_response
+from server.api.services import (
+    board_info,
+    board_record,
+    board_room,
+    body_of,
+    new_board_id,
+    services,
+    user_of,
+)
+from server.board.templates import template_ops
+from server.store.mongo import BoardRecord
+from server.sync.room import Committed, Room, now_ms
+
+
+class ListQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Filters for GET /api/boards."""
+
+    tag: Tag | None = None
+    q: Annotated[str, Meta(max_length=100)] | None = None
+    cursor: Id | None = None
+    limit: Annotated[int, Meta(ge=1, le=100)] = 50
+
+
+class ElementChanges(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Properties to set and to reset on one element (PATCH body)."""
+
+    set: Annotated[dict[FieldName, Any], Meta(max_length=32)] = {}
+    unset: Annotated[tuple[FieldName, ...], Meta(max_length=32)] = ()
+
+
+async def _commit(request: Request, room: Room, ops: list[BoardOp], client: tuple[str, int] | None = None) -> Committed:
+    client_id, client_op_id = client or (f"rest-{secrets.token_hex(8)}", 0)
+    return await room.commit(ops, user_of(request), client_id, client_op_id)
+
+
+async def create_board(request: Request) -> Response:
+    body = decode(await body_of(request), CreateBoard)
+    at = now_ms()
+    record = BoardRecord(
+        id=new_board_id(at),
+        title=body.title,
+        description=body.description,
+        tags=list(body.tags),
+        owner=user_of(request),
+        template=body.template,
+        created_at=at,
+        updated_at=at,
+    )
+    await services(request).store.insert_board(record)
+    room = await services(request).rooms.open(record)
+    seed = UpdateBoard(title=body.title, description=body.description, tags=body.tags)
+    await _commit(request, room, [seed, *template_ops(body.template)])
+    return json_response(board_info(record, room.state), 201)
+
+
+async def list_boards(request: Request) -> Response:
+    query = convert(dict(request.query_params), ListQuery)
+    limit = min(query.limit, services(request).settings.max_page_size)
+    records = await services(request).store.list_boards(
+        tag=query.tag, search=query.q, before=query.cursor, limit=limit + 1
+    )
+    more = len(records) > limit
+    items = [board_info(r) for r in records[:limit]]
+    return json_response(BoardPage(items=items, next_cursor=items[-1].id if more else None))
+
+
+async def get_board(request: Request) -> Response:
+    return json_response(board_info(await board_record(request)))
+
+
+async def patch_board(request: Request) -> Response:
+    record, room = await board_room(request)
+    change = decode(await body_of(request), UpdateBoard)
+    await _commit(request, room, [change])
+    return json_response(board_info(record, room.state))
+
+
+async def delete_board(request: Request) -> Response:
+    record = await board_record(request)
+    await services(request).store.delete_board(record.id)
+    services(request).rooms.forget(record.id)
+    return Response(status_code=204)
+
+
+async def get_snapshot(request: Request) -> Response:
+    record, room = await board_room(request)
+    async with room.lock:
+        await room.catch_up()
+        state, seq = room.state, room.seq
+    return json_response(Snapshot(board=board_info(record, state), seq=seq, elements=list(state.elements.values())))
+
+
+async def post_ops(request: Request) -> Response:
+    _, room = await board_room(request)
+    body = decode(await body_of(request), OpsRequest)
+    if (body.client_id is None) != (body.client_op_id is None):
+        raise ApiError("invalid", "send client_id and client_op_id together, or neither", path="$.client_id")
+    client = (body.client_id, body.client_op_id) if body.client_id is not None else None
+    committed = await _commit(request, room, body.ops, client)  # type: ignore[arg-type]
+    return json_response(OpsResult(seq=committed.seq, applied=len(body.ops), duplicate=committed.duplicate))
+
+
+async def create_element(request: Request) -> Response:
+    _, room = await board_room(request)
+    element = decode(await body_of(request), AnyElement)  # type: ignore[arg-type]
+    await _commit(request, room, [Create(element=element)])
+    return json_response(room.state.elements[element.id], 201)
+
+
+async def get_element(request: Request) -> Response:
+    _, room = await board_room(request)
+    return json_response(_element(room, request.path_params["element_id"]))
+
+
+async def patch_element(request: Request) -> Response:
+    _, room = await board_room(request)
+    element_id = request.path_params["element_id"]
+    changes = decode(await body_of(request), ElementChanges)
+    await _commit(request, room, [Update(id=_element(room, element_id).id, set=changes.set, unset=changes.unset)])
+    return json_response(room.state.elements[element_id])
+
+
+async def delete_element(request: Request) -> Response:
+    _, room = await board_room(request)
+    await _commit(request, room, [Delete(id=_element(room, request.path_params["element_id"]).id)])
+    return Response(status_code=204)
+
+
+def _element(room: Room, element_id: str) -> AnyElement:
+    element = room.state.elements.get(element_id)
+    if element is None:
+        raise ApiError("unknown_element", f"no element {element_id!r} on this board", element_id=element_id)
+    return element
+
+
+BOARD = "/api/boards/{board_id}"
+ELEMENT = BOARD + "/elements/{element_id}"
+ENDPOINTS = [
+    Endpoint("POST", "/api/boards", create_board, "Create a board", 201, CreateBoard, BoardInfo),
+    Endpoint("GET", "/api/boards", list_boards, "List boards, newest first", response=BoardPage, query=ListQuery),
+    Endpoint("GET", BOARD, get_board, "Read a board's summary", response=BoardInfo),
+    Endpoint("PATCH", BOARD, patch_board, "Change title, description or tags", body=UpdateBoard, response=BoardInfo),
+    Endpoint("DELETE", BOARD, delete_board, "Delete a board and its history", 204),
+    Endpoint("GET", BOARD + "/snapshot", get_snapshot, "The whole board with its seq", response=Snapshot),
+    Endpoint("POST", BOARD + "/ops", post_ops, "Apply a batch of ops, all or nothing", body=OpsRequest, response=OpsResult),
+    Endpoint("POST", BOARD + "/elements", create_element, "Add one element", 201, AnyElement, AnyElement),
+    Endpoint("GET", ELEMENT, get_element, "Read one element", response=AnyElement),
+    Endpoint("PATCH", ELEMENT, patch_element, "Set or reset properties of one element", body=ElementChanges, response=AnyElement),
+    Endpoint("DELETE", ELEMENT, delete_element, "Delete one element and what hangs on it", 204),
+]

@@ -1,0 +1,81 @@
+"""One error shape for every failure, and the decoding that produces most of them."""
+
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from schemas.errors import STATUS, ErrorBody, ErrorCode, ErrorResponse
+from server.board import Rejected
+from server.board.apply import invalid
+
+T = TypeVar("T")
+_encode = msgspec.json.encode
+
+
+class ApiError(Exception):
+    """A failure the client can act on; rendered as {"error": {code, message, details}}."""
+
+    def __init__(self, code: ErrorCode, message: str, status: int | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.body = ErrorBody(code=code, message=message, details=details)
+        self.status = status or STATUS[code]
+
+
+def error_response(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encode(ErrorResponse(error=body)), status, headers, media_type="application/json")
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.body, exc.status)
+
+
+async def on_rejected(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Rejected)
+    return error_response(exc.body(), STATUS[exc.code])
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code: ErrorCode = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(exc.status_code, "bad_request")
+    return error_response(ErrorBody(code=code, message=str(exc.detail)), exc.status_code)
+
+
+def decode(data: bytes, type_: type[T], path: str = "$") -> T:
+    """Decode JSON strictly: 400 if it is not JSON, 422 naming the field if it is the wrong shape."""
+    try:
+        return msgspec.json.decode(data, type=type_)
+    except msgspec.ValidationError as error:
+        raise _invalid(error, path) from None
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise ApiError("bad_request", f"the body is not valid JSON: {error}") from None
+
+
+def convert(data: dict[str, Any], type_: type[T]) -> T:
+    """Convert query parameters (strings) into a typed struct, 422 naming the bad one."""
+    try:
+        return msgspec.convert(data, type_, strict=False)
+    except msgspec.ValidationError as error:
+        raise _invalid(error, "$") from None
+
+
+def _invalid(error: msgspec.ValidationError, path: str) -> ApiError:
+    rejected = invalid(error, path)
+    return ApiError("invalid", rejected.message, **rejected.details)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError("too_large", f"the body is larger than {limit} bytes", limit=limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError("too_large", f"the body is larger than {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)

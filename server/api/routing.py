@@ -1,0 +1,94 @@
+"""Endpoints described once: the same table makes the Starlette routes and /openapi.json."""
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from schemas.errors import ErrorResponse
+
+Handler = Callable[[Request], Awaitable[Response]]
+_PARAM = re.compile(r"{(\w+)}")
+_ID_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+_REASONS = {
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Role too low",
+    404: "Unknown board or element",
+    409: "Conflict",
+    413: "Too large",
+    422: "Invalid field (details.path names it)",
+    429: "Too many requests",
+    503: "Database unavailable",
+}
+
+
+class Endpoint(NamedTuple):
+    """One REST operation: how to serve it and how to document it."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    status: int = 200
+    body: Any = None
+    response: Any = None
+    query: Any = None
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(value), status, media_type="application/json")
+
+
+def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
+    return [Route(e.path, e.handler, methods=[e.method]) for e in endpoints]
+
+
+def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str, Any]:
+    """An OpenAPI 3.1 document whose schemas come from the same msgspec types the routes use."""
+    types = {t for e in endpoints for t in (e.body, e.response) if t is not None} | {ErrorResponse}
+    ordered = sorted(types, key=repr)
+    refs, components = msgspec.json.schema_components(ordered, ref_template="#/components/schemas/{name}")
+    ref_of = dict(zip(ordered, refs, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e, ref_of)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
+    path_params = _PARAM.findall(e.path)
+    parameters = [{"name": n, "in": "path", "required": True, "schema": _ID_SCHEMA} for n in path_params]
+    if e.query is not None:
+        parameters += [
+            {"name": f.name, "in": "query", "required": f.required, "schema": msgspec.json.schema(f.type)}
+            for f in msgspec.structs.fields(e.query)
+        ]
+    success: dict[str, Any] = {"description": e.summary}
+    if e.response is not None:
+        success["content"] = {"application/json": {"schema": ref_of[e.response]}}
+    errors = {400, 401, 403, 429, 503} | ({404} if path_params else set())
+    if e.body is not None or e.query is not None:
+        errors |= {413, 422} if e.body is not None else {422}
+    if e.body is not None:
+        errors.add(409)
+    error = {"content": {"application/json": {"schema": ref_of[ErrorResponse]}}}
+    operation: dict[str, Any] = {
+        "summary": e.summary,
+        "operationId": e.handler.__name__,
+        "parameters": parameters,
+        "responses": {str(e.status): success}
+        | {str(s): {"description": _REASONS[s], **error} for s in sorted(errors)},
+    }
+    if e.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref_of[e.body]}}}
+    return operation

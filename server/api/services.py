@@ -1,0 +1,71 @@
+"""What a request handler needs from the app, found on `request.app.state`."""
+
+import re
+import secrets
+
+import msgspec
+from starlette.requests import Request
+
+from schemas.api import BoardInfo
+from server.api.errors import ApiError, read_body
+from server.board import BoardState
+from server.settings import Settings
+from server.store.mongo import BoardRecord, Store
+from server.sync.room import Room, Rooms
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class Services(msgspec.Struct, frozen=True, kw_only=True):
+    """The long-lived parts of a running server."""
+
+    settings: Settings
+    store: Store
+    rooms: Rooms
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def user_of(request: Request) -> str:
+    """Who is asking; every board records its owner and every op its author."""
+    return "local"
+
+
+async def body_of(request: Request) -> bytes:
+    return await read_body(request, services(request).settings.max_body_bytes)
+
+
+def new_board_id(now_ms: int) -> str:
+    """Time-ordered ids, so listing newest-first pages by id."""
+    return f"{now_ms:011x}{secrets.token_hex(5)}"
+
+
+async def board_record(request: Request) -> BoardRecord:
+    board_id = request.path_params["board_id"]
+    record = await services(request).store.get_board(board_id) if _ID.match(board_id) else None
+    if record is None:
+        raise ApiError("not_found", f"no board {board_id!r}", board_id=board_id)
+    return record
+
+
+async def board_room(request: Request) -> tuple[BoardRecord, Room]:
+    record = await board_record(request)
+    return record, await services(request).rooms.open(record)
+
+
+def board_info(record: BoardRecord, state: BoardState | None = None) -> BoardInfo:
+    """The board's summary; the live state, when given, is newer than the cached record."""
+    meta = state or record
+    return BoardInfo(
+        id=record.id,
+        title=meta.title,
+        description=meta.description,
+        tags=list(meta.tags),
+        owner=record.owner,
+        template=record.template,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )

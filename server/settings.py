@@ -1,0 +1,36 @@
+"""Settings from the environment, with defaults that are the published limits."""
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from server.board.limits import Limits
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything an operator can tune; README 'Configuration' lists each variable."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mongodb_uri: str | None = None
+    database: str = "journeyboard"
+    data_dir: Path = Path(".journeyboard")
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_page_size: int = 100
+    connect_timeout_ms: int = 10_000
+    snapshot_every: int = 50
+    limits: Limits = Limits()
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        defaults = cls()
+        return cls(
+            host=env.get("HOST", defaults.host),
+            port=int(env.get("PORT", defaults.port)),
+            mongodb_uri=env.get("MONGODB_URI") or None,
+            database=env.get("JOURNEYBOARD_DB", defaults.database),
+            data_dir=Path(env.get("JOURNEYBOARD_DATA", defaults.data_dir)),
+            max_body_bytes=int(env.get("JOURNEYBOARD_MAX_BODY_BYTES", defaults.max_body_bytes)),
+        )

@@ -1,0 +1,1 @@
+"""Adapters to MongoDB: the repository and the embedded nx-27017 child process."""

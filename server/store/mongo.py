@@ -1,0 +1,192 @@
+"""The board repository: the only module that speaks to MongoDB.
+
+Client values reach MongoDB only as values inside documents we build here (never as
+query operators or field names): the elements and ops of a board are stored as one
+msgspec-encoded blob per document, so a `$where` or `a.b` key in a label or `data` map
+is just bytes to the database.
+"""
+
+import re
+from typing import Any
+
+import msgspec
+from pymongo import DESCENDING, AsyncMongoClient
+from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from schemas.board import AnyElement
+from schemas.ops import BoardOp
+
+DURABLE = WriteConcern(w="majority", j=True)
+MAJORITY = ReadConcern("majority")
+StoreError = PyMongoError
+
+
+class SeqTaken(Exception):
+    """Another writer committed this seq first: catch up and try the next one."""
+
+
+class DuplicateSubmission(Exception):
+    """This (client_id, client_op_id) is already in the log, at `seq`."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(f"already applied at seq {seq}")
+        self.seq = seq
+
+
+class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One commit: a batch of ops with the seq that orders it on its board."""
+
+    seq: int
+    ops: list[BoardOp]
+    user: str
+    at: int
+    client_id: str
+    client_op_id: int
+
+
+class BoardBlob(msgspec.Struct, kw_only=True):
+    """The cached board state as stored: rebuilt from the op log whenever it lags."""
+
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    elements: list[AnyElement]
+
+
+class BoardRecord(msgspec.Struct, kw_only=True):
+    """The board document: what lists need at top level, the state cached in `snapshot`."""
+
+    id: str
+    title: str
+    description: str
+    tags: list[str]
+    owner: str
+    template: str | None
+    created_at: int
+    updated_at: int
+    snapshot_seq: int = 0
+    snapshot: bytes = b""
+
+
+_encode = msgspec.json.encode
+_decode_ops = msgspec.json.Decoder(list[BoardOp]).decode
+encode_blob = msgspec.json.Encoder().encode
+decode_blob = msgspec.json.Decoder(BoardBlob).decode
+
+
+def _record(doc: dict[str, Any]) -> BoardRecord:
+    doc["id"] = doc.pop("_id")
+    doc.pop("members", None)
+    return msgspec.convert(doc, BoardRecord)
+
+
+class Store:
+    """Boards and their op logs in one MongoDB database."""
+
+    def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
+        db = client.get_database(database, write_concern=DURABLE, read_concern=MAJORITY)
+        self.client = client
+        self.boards = db.boards
+        self.ops = db.ops
+
+    async def ensure_indexes(self) -> None:
+        """Create what the queries and the commit point rely on; safe to run at every start."""
+        await self.ops.create_index([("board", 1), ("seq", 1)], unique=True, name="board_seq")
+        await self.ops.create_index(
+            [("board", 1), ("client_id", 1), ("client_op_id", 1)],
+            unique=True,
+            name="board_submission",
+        )
+        await self.boards.create_index([("tags", 1)], name="tags")
+
+    async def ping(self) -> None:
+        await self.client.admin.command("ping")
+
+    async def insert_board(self, record: BoardRecord) -> None:
+        doc = msgspec.to_builtins(record)
+        doc["_id"] = doc.pop("id")
+        doc["snapshot"] = record.snapshot
+        await self.boards.insert_one(doc)
+
+    async def get_board(self, board_id: str) -> BoardRecord | None:
+        doc = await self.boards.find_one({"_id": board_id})
+        return _record(doc) if doc else None
+
+    async def list_boards(
+        self, *, tag: str | None, search: str | None, before: str | None, limit: int
+    ) -> list[BoardRecord]:
+        """Newest first; ids are time-ordered so `before` (the last id seen) pages stably."""
+        query: dict[str, Any] = {}
+        if tag is not None:
+            query["tags"] = tag
+        if search:
+            query["title"] = {"$regex": re.escape(search), "$options": "i"}
+        if before is not None:
+            query["_id"] = {"$lt": before}
+        cursor = self.boards.find(query, {"snapshot": 0}).sort("_id", DESCENDING).limit(limit)
+        return [_record(doc) async for doc in cursor]
+
+    async def delete_board(self, board_id: str) -> bool:
+        """Delete a board and then its log; the board is gone the moment the first write lands."""
+        result = await self.boards.delete_one({"_id": board_id})
+        await self.ops.delete_many({"board": board_id})
+        return result.deleted_count == 1
+
+    async def save_snapshot(self, board_id: str, seq: int, blob: BoardBlob, now_ms: int) -> None:
+        """Cache the state at `seq`, unless a newer one is already cached."""
+        await self.boards.update_one(
+            {"_id": board_id, "snapshot_seq": {"$lt": seq}},
+            {
+                "$set": {
+                    "snapshot": encode_blob(blob),
+                    "snapshot_seq": seq,
+                    "title": blob.title,
+                    "description": blob.description,
+                    "tags": list(blob.tags),
+                    "updated_at": now_ms,
+                }
+            },
+        )
+
+    async def append(self, board_id: str, entry: LogEntry) -> None:
+        """The commit point: write one entry durably, or raise SeqTaken / DuplicateSubmission."""
+        doc = {
+            "board": board_id,
+            "seq": entry.seq,
+            "ops": _encode(entry.ops),
+            "user": entry.user,
+            "at": entry.at,
+            "client_id": entry.client_id,
+            "client_op_id": entry.client_op_id,
+        }
+        try:
+            await self.ops.insert_one(doc)
+        except DuplicateKeyError:
+            seq = await self.find_submission(board_id, entry.client_id, entry.client_op_id)
+            if seq is not None:
+                raise DuplicateSubmission(seq) from None
+            raise SeqTaken(entry.seq) from None
+
+    async def find_submission(self, board_id: str, client_id: str, client_op_id: int) -> int | None:
+        doc = await self.ops.find_one(
+            {"board": board_id, "client_id": client_id, "client_op_id": client_op_id}, {"seq": 1}
+        )
+        return int(doc["seq"]) if doc else None
+
+    async def entries_after(self, board_id: str, seq: int) -> list[LogEntry]:
+        cursor = self.ops.find({"board": board_id, "seq": {"$gt": seq}}).sort("seq", 1)
+        return [_entry(doc) async for doc in cursor]
+
+
+def _entry(doc: dict[str, Any]) -> LogEntry:
+    return LogEntry(
+        seq=doc["seq"],
+        ops=_decode_ops(doc["ops"]),
+        user=doc["user"],
+        at=doc["at"],
+        client_id=doc["client_id"],
+        client_op_id=doc["client_op_id"],
+    )
+

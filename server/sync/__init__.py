@@ -1,0 +1,1 @@
+"""Sequencing and commit: one room per open board."""

@@ -76,21 +76,21 @@ class Element(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag
     lane: Id | None = None
 
 
-class Stage(Element, tag="stage"):
+class Stage(Element, tag="stage", frozen=True):
     """An ordered column of the journey, e.g. Awareness or Retention & loyalty."""
 
     order: OrderKey = ""
     description: Text = ""
 
 
-class Lane(Element, tag="lane"):
+class Lane(Element, tag="lane", frozen=True):
     """An ordered row of the journey: touchpoints, emotions, pain points and so on."""
 
     order: OrderKey = ""
     role: LaneRole = "other"
 
 
-class Node(Element, tag="node"):
+class Node(Element, tag="node", frozen=True):
     """A flowchart node; decisions and moments of truth branch with labelled edges."""
 
     type: NodeType = "step"
@@ -99,14 +99,14 @@ class Node(Element, tag="node"):
     emotion: Annotated[int, Meta(ge=-5, le=5)] | None = None
 
 
-class Edge(Element, tag="edge"):
+class Edge(Element, tag="edge", frozen=True):
     """A directed connection between two nodes; edges out of a decision carry a label."""
 
     source: Id
     target: Id
 
 
-class Stakeholder(Element, tag="stakeholder"):
+class Stakeholder(Element, tag="stakeholder", frozen=True):
     """Someone with a stake in the journey, placed on the power-interest grid."""
 
     category: StakeholderCategory = "customer"
@@ -117,7 +117,7 @@ class Stakeholder(Element, tag="stakeholder"):
     touchpoints: Annotated[tuple[Id, ...], Meta(max_length=200)] = ()
 
 
-class Comment(Element, tag="comment"):
+class Comment(Element, tag="comment", frozen=True):
     """A remark on the board or on one element; replies name their parent comment.
 
     `author` and `created_at` are stamped by the server, whatever the client sends.

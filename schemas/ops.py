@@ -17,13 +17,13 @@ class Op(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_fiel
     """A change a client asks the board to make."""
 
 
-class Create(Op, tag="create"):
+class Create(Op, tag="create", frozen=True):
     """Add a new element; its id must not exist yet."""
 
     element: AnyElement
 
 
-class Update(Op, tag="update"):
+class Update(Op, tag="update", frozen=True):
     """Set and unset (reset to default) individual properties of one element."""
 
     id: Id
@@ -31,13 +31,13 @@ class Update(Op, tag="update"):
     unset: Annotated[tuple[FieldName, ...], Meta(max_length=32)] = ()
 
 
-class Delete(Op, tag="delete"):
+class Delete(Op, tag="delete", frozen=True):
     """Remove an element and everything that only makes sense with it (edges, comments)."""
 
     id: Id
 
 
-class Move(Op, tag="move"):
+class Move(Op, tag="move", frozen=True):
     """Move an element on the canvas and, optionally, into another stage or lane."""
 
     id: Id
@@ -47,14 +47,14 @@ class Move(Op, tag="move"):
     lane: Id | UnsetType | None = UNSET
 
 
-class Reorder(Op, tag="reorder"):
+class Reorder(Op, tag="reorder", frozen=True):
     """Place a stage or lane right after the sibling `after`, or first when it is null."""
 
     id: Id
     after: Id | None = None
 
 
-class UpdateBoard(Op, tag="board.update"):
+class UpdateBoard(Op, tag="board.update", frozen=True):
     """Change the board's own title, description or tags."""
 
     title: Annotated[str, Meta(min_length=1, max_length=200)] | UnsetType = UNSET

@@ -5,7 +5,6 @@ import logging
 import re
 from collections.abc import AsyncIterator
 
-from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -40,15 +39,12 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-            mongodb_uri, serverSelectionTimeoutMS=settings.connect_timeout_ms, tz_aware=True
-        )
-        store = Store(client, settings.database)
+        store = Store.connect(mongodb_uri, settings.database, settings.connect_timeout_ms)
         try:
             await store.ping()
             await store.ensure_indexes()
         except StoreError as error:
-            await client.close()
+            await store.close()
             message = (
                 f"cannot reach MongoDB at {redact(mongodb_uri)} ({type(error).__name__}). "
                 "Start MongoDB there, fix MONGODB_URI, or unset it to use the embedded store."
@@ -59,7 +55,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         try:
             yield
         finally:
-            await client.close()
+            await store.close()
 
     spec = openapi(ENDPOINTS, "Journeyboard", VERSION)
 
@@ -69,5 +65,9 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     return Starlette(
         routes=[*routes(ENDPOINTS), Route("/openapi.json", openapi_json, methods=["GET"])],
         lifespan=lifespan,
-        exception_handlers={ApiError: on_api_error, Rejected: on_rejected, HTTPException: on_http_error},
+        exception_handlers={
+            ApiError: on_api_error,
+            Rejected: on_rejected,
+            HTTPException: on_http_error,
+        },
     )

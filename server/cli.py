@@ -25,7 +25,9 @@ def database(settings: Settings) -> Iterator[str]:
         return
     with EmbeddedStore(settings.data_dir.resolve()) as store:
         log.info("embedded store (nx-27017) at %s, data in %s", store.uri, store.folder)
-        log.info("embedded store: write concern is ignored; durability = SQLite journal on local disk")
+        log.info(
+            "embedded store: write concern is ignored; durability = SQLite journal on local disk"
+        )
         yield store.uri
 
 
@@ -41,7 +43,11 @@ def serve(settings: Settings) -> int:
             log.info("database %s", redact(uri))
             app = create_app(settings, uri)
             config = uvicorn.Config(
-                app, host=settings.host, port=settings.port, log_level="info", ws_max_size=1024 * 1024
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                ws_max_size=1024 * 1024,
             )
             server = uvicorn.Server(config)
             server.run()
@@ -54,11 +60,15 @@ def serve(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journeyboard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="run the API server (embedded store unless MONGODB_URI is set)")
+    run = commands.add_parser(
+        "serve", help="run the API server (embedded store unless MONGODB_URI is set)"
+    )
     run.add_argument("--host", help="interface to bind (default 127.0.0.1, or HOST)")
     run.add_argument("--port", type=int, help="port to listen on (default 8000, or PORT)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = Settings.from_env()
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     return serve(msgspec.structs.replace(settings, **overrides))

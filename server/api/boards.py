@@ -3,6 +3,7 @@
 import secrets
 from typing import Annotated, Any
 
+import msgspec
 from msgspec import Meta, Struct
 from starlette.requests import Request
 from starlette.responses import Response
@@ -42,7 +43,9 @@ class ElementChanges(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     unset: Annotated[tuple[FieldName, ...], Meta(max_length=32)] = ()
 
 
-async def _commit(request: Request, room: Room, ops: list[BoardOp], client: tuple[str, int] | None = None) -> Committed:
+async def _commit(
+    request: Request, room: Room, ops: list[BoardOp], client: tuple[str, int] | None = None
+) -> Committed:
     client_id, client_op_id = client or (f"rest-{secrets.token_hex(8)}", 0)
     return await room.commit(ops, user_of(request), client_id, client_op_id)
 
@@ -63,7 +66,9 @@ async def create_board(request: Request) -> Response:
     await services(request).store.insert_board(record)
     room = await services(request).rooms.open(record)
     seed = UpdateBoard(title=body.title, description=body.description, tags=body.tags)
-    await _commit(request, room, [seed, *template_ops(body.template)])
+    seeded = await _commit(request, room, [seed, *template_ops(body.template)])
+    assert seeded.entry is not None
+    record = msgspec.structs.replace(record, updated_at=seeded.entry.at)
     return json_response(board_info(record, room.state), 201)
 
 
@@ -101,22 +106,28 @@ async def get_snapshot(request: Request) -> Response:
     async with room.lock:
         await room.catch_up()
         state, seq = room.state, room.seq
-    return json_response(Snapshot(board=board_info(record, state), seq=seq, elements=list(state.elements.values())))
+    return json_response(
+        Snapshot(board=board_info(record, state), seq=seq, elements=list(state.elements.values()))
+    )
 
 
 async def post_ops(request: Request) -> Response:
     _, room = await board_room(request)
     body = decode(await body_of(request), OpsRequest)
     if (body.client_id is None) != (body.client_op_id is None):
-        raise ApiError("invalid", "send client_id and client_op_id together, or neither", path="$.client_id")
+        raise ApiError(
+            "invalid", "send client_id and client_op_id together, or neither", path="$.client_id"
+        )
     client = (body.client_id, body.client_op_id) if body.client_id is not None else None
     committed = await _commit(request, room, body.ops, client)  # type: ignore[arg-type]
-    return json_response(OpsResult(seq=committed.seq, applied=len(body.ops), duplicate=committed.duplicate))
+    return json_response(
+        OpsResult(seq=committed.seq, applied=len(body.ops), duplicate=committed.duplicate)
+    )
 
 
 async def create_element(request: Request) -> Response:
     _, room = await board_room(request)
-    element = decode(await body_of(request), AnyElement)  # type: ignore[arg-type]
+    element: AnyElement = decode(await body_of(request), AnyElement)  # type: ignore[arg-type]
     await _commit(request, room, [Create(element=element)])
     return json_response(room.state.elements[element.id], 201)
 
@@ -130,7 +141,11 @@ async def patch_element(request: Request) -> Response:
     _, room = await board_room(request)
     element_id = request.path_params["element_id"]
     changes = decode(await body_of(request), ElementChanges)
-    await _commit(request, room, [Update(id=_element(room, element_id).id, set=changes.set, unset=changes.unset)])
+    await _commit(
+        request,
+        room,
+        [Update(id=_element(room, element_id).id, set=changes.set, unset=changes.unset)],
+    )
     return json_response(room.state.elements[element_id])
 
 
@@ -143,7 +158,9 @@ async def delete_element(request: Request) -> Response:
 def _element(room: Room, element_id: str) -> AnyElement:
     element = room.state.elements.get(element_id)
     if element is None:
-        raise ApiError("unknown_element", f"no element {element_id!r} on this board", element_id=element_id)
+        raise ApiError(
+            "unknown_element", f"no element {element_id!r} on this board", element_id=element_id
+        )
     return element
 
 
@@ -151,14 +168,46 @@ BOARD = "/api/boards/{board_id}"
 ELEMENT = BOARD + "/elements/{element_id}"
 ENDPOINTS = [
     Endpoint("POST", "/api/boards", create_board, "Create a board", 201, CreateBoard, BoardInfo),
-    Endpoint("GET", "/api/boards", list_boards, "List boards, newest first", response=BoardPage, query=ListQuery),
+    Endpoint(
+        "GET",
+        "/api/boards",
+        list_boards,
+        "List boards, newest first",
+        response=BoardPage,
+        query=ListQuery,
+    ),
     Endpoint("GET", BOARD, get_board, "Read a board's summary", response=BoardInfo),
-    Endpoint("PATCH", BOARD, patch_board, "Change title, description or tags", body=UpdateBoard, response=BoardInfo),
+    Endpoint(
+        "PATCH",
+        BOARD,
+        patch_board,
+        "Change title, description or tags",
+        body=UpdateBoard,
+        response=BoardInfo,
+    ),
     Endpoint("DELETE", BOARD, delete_board, "Delete a board and its history", 204),
-    Endpoint("GET", BOARD + "/snapshot", get_snapshot, "The whole board with its seq", response=Snapshot),
-    Endpoint("POST", BOARD + "/ops", post_ops, "Apply a batch of ops, all or nothing", body=OpsRequest, response=OpsResult),
-    Endpoint("POST", BOARD + "/elements", create_element, "Add one element", 201, AnyElement, AnyElement),
+    Endpoint(
+        "GET", BOARD + "/snapshot", get_snapshot, "The whole board with its seq", response=Snapshot
+    ),
+    Endpoint(
+        "POST",
+        BOARD + "/ops",
+        post_ops,
+        "Apply a batch of ops, all or nothing",
+        body=OpsRequest,
+        response=OpsResult,
+    ),
+    Endpoint(
+        "POST", BOARD + "/elements", create_element, "Add one element", 201, AnyElement, AnyElement
+    ),
     Endpoint("GET", ELEMENT, get_element, "Read one element", response=AnyElement),
-    Endpoint("PATCH", ELEMENT, patch_element, "Set or reset properties of one element", body=ElementChanges, response=AnyElement),
+    Endpoint(
+        "PATCH",
+        ELEMENT,
+        patch_element,
+        "Set or reset properties of one element",
+        body=ElementChanges,
+        response=AnyElement,
+    ),
     Endpoint("DELETE", ELEMENT, delete_element, "Delete one element and what hangs on it", 204),
 ]

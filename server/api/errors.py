@@ -18,14 +18,18 @@ _encode = msgspec.json.encode
 class ApiError(Exception):
     """A failure the client can act on; rendered as {"error": {code, message, details}}."""
 
-    def __init__(self, code: ErrorCode, message: str, status: int | None = None, **details: Any) -> None:
+    def __init__(
+        self, code: ErrorCode, message: str, status: int | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.body = ErrorBody(code=code, message=message, details=details)
         self.status = status or STATUS[code]
 
 
 def error_response(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(_encode(ErrorResponse(error=body)), status, headers, media_type="application/json")
+    return Response(
+        _encode(ErrorResponse(error=body)), status, headers, media_type="application/json"
+    )
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
@@ -40,12 +44,13 @@ async def on_rejected(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code: ErrorCode = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(exc.status_code, "bad_request")
+    codes: dict[int, ErrorCode] = {404: "not_found", 413: "too_large"}
+    code = codes.get(exc.status_code, "bad_request")
     return error_response(ErrorBody(code=code, message=str(exc.detail)), exc.status_code)
 
 
 def decode(data: bytes, type_: type[T], path: str = "$") -> T:
-    """Decode JSON strictly: 400 if it is not JSON, 422 naming the field if it is the wrong shape."""
+    """Decode JSON strictly: 400 if it is not JSON, 422 naming the field of the wrong shape."""
     try:
         return msgspec.json.decode(data, type=type_)
     except msgspec.ValidationError as error:

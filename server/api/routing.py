@@ -52,7 +52,9 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
     """An OpenAPI 3.1 document whose schemas come from the same msgspec types the routes use."""
     types = {t for e in endpoints for t in (e.body, e.response) if t is not None} | {ErrorResponse}
     ordered = sorted(types, key=repr)
-    refs, components = msgspec.json.schema_components(ordered, ref_template="#/components/schemas/{name}")
+    refs, components = msgspec.json.schema_components(
+        ordered, ref_template="#/components/schemas/{name}"
+    )
     ref_of = dict(zip(ordered, refs, strict=True))
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
@@ -67,10 +69,17 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
 
 def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
     path_params = _PARAM.findall(e.path)
-    parameters = [{"name": n, "in": "path", "required": True, "schema": _ID_SCHEMA} for n in path_params]
+    parameters = [
+        {"name": n, "in": "path", "required": True, "schema": _ID_SCHEMA} for n in path_params
+    ]
     if e.query is not None:
         parameters += [
-            {"name": f.name, "in": "query", "required": f.required, "schema": msgspec.json.schema(f.type)}
+            {
+                "name": f.name,
+                "in": "query",
+                "required": f.required,
+                "schema": msgspec.json.schema(f.type),
+            }
             for f in msgspec.structs.fields(e.query)
         ]
     success: dict[str, Any] = {"description": e.summary}
@@ -90,5 +99,8 @@ def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
         | {str(s): {"description": _REASONS[s], **error} for s in sorted(errors)},
     }
     if e.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref_of[e.body]}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref_of[e.body]}},
+        }
     return operation

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import msgspec
 
 from schemas.ops import BoardOp, UpdateBoard
-from server.board import BoardState, Context, Limits, Rejected, apply_batch
+from server.board import BoardState, Context, Limits, apply_batch
 from server.board.apply import element_size
 from server.settings import Settings
 from server.store.mongo import (
@@ -174,4 +174,3 @@ class Rooms:
 
     def forget(self, board_id: str) -> None:
         self._rooms.pop(board_id, None)
-

@@ -65,7 +65,12 @@ def test_edge_must_connect_nodes_not_other_elements() -> None:
 def test_edges_out_of_a_decision_need_a_label() -> None:
     error = rejected(flow(), Create(element=Edge(id="e9", source="d", target="a")))
     assert (error.code, error.details["path"]) == ("invalid", "$.label")
-    assert "e9" in run(Create(element=Edge(id="e9", source="d", target="a", label="no")), state=flow()).elements
+    assert (
+        "e9"
+        in run(
+            Create(element=Edge(id="e9", source="d", target="a", label="no")), state=flow()
+        ).elements
+    )
 
 
 def test_a_node_with_unlabelled_outgoing_edges_cannot_become_a_decision() -> None:
@@ -107,7 +112,12 @@ def test_stakeholder_links_must_name_nodes() -> None:
 
 
 def test_unknown_element_is_rejected_for_every_kind_of_edit() -> None:
-    for op in (Update(id="zz", set={"label": "x"}), Delete(id="zz"), Move(id="zz", x=1, y=2), Reorder(id="zz")):
+    for op in (
+        Update(id="zz", set={"label": "x"}),
+        Delete(id="zz"),
+        Move(id="zz", x=1, y=2),
+        Reorder(id="zz"),
+    ):
         assert rejected(flow(), op).code == "unknown_element"
 
 
@@ -173,7 +183,9 @@ def test_order_keys_stay_short_after_many_moves_to_one_place() -> None:
 
 
 def test_comments_are_stamped_with_the_author_and_time_whatever_the_client_sends() -> None:
-    state = run(Create(element=Comment(id="c", text="hi", author="mallory", created_at=5)), state=flow())
+    state = run(
+        Create(element=Comment(id="c", text="hi", author="mallory", created_at=5)), state=flow()
+    )
     comment = state.elements["c"]
     assert isinstance(comment, Comment)
     assert (comment.author, comment.created_at) == ("ada", CTX.now_ms)
@@ -192,7 +204,11 @@ def test_a_batch_is_all_or_nothing_and_names_the_failing_op() -> None:
 
 
 def test_ops_in_a_batch_see_the_effects_of_earlier_ones() -> None:
-    state = run(Create(element=Node(id="x")), Create(element=Edge(id="ax", source="a", target="x")), state=flow())
+    state = run(
+        Create(element=Node(id="x")),
+        Create(element=Edge(id="ax", source="a", target="x")),
+        state=flow(),
+    )
     assert "ax" in state.elements
 
 
@@ -235,7 +251,10 @@ def test_board_size_limit_counts_every_element() -> None:
     ctx = Context(user="u", now_ms=0, limits=Limits(max_board_bytes=3200))
     state = run(*(Create(element=Node(id=f"n{i}", label="x" * 100)) for i in range(12)), ctx=ctx)
     assert state.size == sum(map(element_size, state.elements.values()))
-    assert rejected(state, Create(element=Node(id="last", label="x" * 200)), ctx=ctx).code == "board_limit"
+    assert (
+        rejected(state, Create(element=Node(id="last", label="x" * 200)), ctx=ctx).code
+        == "board_limit"
+    )
 
 
 def test_twenty_thousand_elements_fit_on_a_board() -> None:
@@ -244,5 +263,11 @@ def test_twenty_thousand_elements_fit_on_a_board() -> None:
 
 
 def test_apply_is_deterministic() -> None:
-    ops = [Create(element=Stage(id="s9")), Create(element=Comment(id="c", text="x")), Delete(id="d")]
-    assert msgspec.json.encode(run(*ops, state=flow())) == msgspec.json.encode(run(*ops, state=flow()))
+    ops = [
+        Create(element=Stage(id="s9")),
+        Create(element=Comment(id="c", text="x")),
+        Delete(id="d"),
+    ]
+    assert msgspec.json.encode(run(*ops, state=flow())) == msgspec.json.encode(
+        run(*ops, state=flow())
+    )

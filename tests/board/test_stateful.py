@@ -10,7 +10,7 @@ from schemas.ops import BoardOp, Create, Delete, Move, Reorder, Update
 from server.board import BoardState, Context, Limits, Rejected, apply_batch
 from server.board.apply import element_size
 
-IDS = st.sampled_from([f"e{i}" for i in range(12)])
+IDS = st.sampled_from([f"e{i}" for i in range(6)])
 CTX = Context(user="u", now_ms=0, limits=Limits(max_elements=10))
 
 
@@ -65,7 +65,9 @@ class BoardModel(RuleBasedStateMachine):
 
     @rule(element_id=IDS, after=st.none() | IDS)
     def reorder(self, element_id: str, after: str | None) -> None:
-        ok = element_id in self.stages and (after is None or (after in self.stages and after != element_id))
+        ok = element_id in self.stages and (
+            after is None or (after in self.stages and after != element_id)
+        )
         self.apply(Reorder(id=element_id, after=after), ok)
         if ok:
             self.stages.remove(element_id)
@@ -78,7 +80,9 @@ class BoardModel(RuleBasedStateMachine):
         self.nodes.discard(element_id)
         if element_id in self.stages:
             self.stages.remove(element_id)
-        self.edges = {e: ends for e, ends in self.edges.items() if e != element_id and element_id not in ends}
+        self.edges = {
+            e: ends for e, ends in self.edges.items() if e != element_id and element_id not in ends
+        }
 
     @rule(element_id=IDS, label=st.text(max_size=5), x=st.floats(-1e6, 1e6))
     def edit(self, element_id: str, label: str, x: float) -> None:
@@ -89,8 +93,12 @@ class BoardModel(RuleBasedStateMachine):
     def matches_the_model(self) -> None:
         elements = self.state.elements
         assert {k for k, e in elements.items() if isinstance(e, Node)} == self.nodes
-        assert {k: (e.source, e.target) for k, e in elements.items() if isinstance(e, Edge)} == self.edges
-        stages = sorted((e for e in elements.values() if isinstance(e, Stage)), key=lambda e: e.order)
+        assert {
+            k: (e.source, e.target) for k, e in elements.items() if isinstance(e, Edge)
+        } == self.edges
+        stages = sorted(
+            (e for e in elements.values() if isinstance(e, Stage)), key=lambda e: e.order
+        )
         assert [s.id for s in stages] == self.stages
         assert len({s.order for s in stages}) == len(stages), "order keys are unique"
 

@@ -1,0 +1,123 @@
+"""The repository against a real MongoDB-wire server: the commit point and hostile values."""
+
+import asyncio
+from typing import Any
+
+import msgspec
+import pytest
+
+from schemas.board import Node
+from schemas.ops import Create, Update
+from server.board import BoardState
+from server.settings import Settings
+from server.store.mongo import BoardRecord, DuplicateSubmission, LogEntry, SeqTaken, Store
+from server.sync.room import Room, blob_of, replay
+
+HOSTILE: list[Any] = [
+    {"$gt": ""},
+    {"$where": "sleep(2000)||true"},
+    {"$ne": None},
+    {"a.b": 1, "$set": 2},
+]
+
+
+def entry(
+    seq: int, client: str = "c", client_op_id: int | None = None, label: str = ""
+) -> LogEntry:
+    op = Create(element=Node(id=f"n{seq}-{client}", label=label))
+    return LogEntry(
+        seq=seq, ops=[op], user="u", at=0, client_id=client, client_op_id=client_op_id or seq
+    )
+
+
+def record(board_id: str = "b1", title: str = "t") -> BoardRecord:
+    return BoardRecord(
+        id=board_id,
+        title=title,
+        description="",
+        tags=[],
+        owner="u",
+        template=None,
+        created_at=0,
+        updated_at=0,
+    )
+
+
+async def test_ensure_indexes_is_idempotent(store: Store) -> None:
+    await store.ensure_indexes()
+    await store.ensure_indexes()
+    unique = {tuple(i["key"]) async for i in await store.ops.list_indexes() if i.get("unique")}
+    assert unique == {("board", "seq"), ("board", "client_id", "client_op_id")}
+
+
+@pytest.mark.parametrize("writers", [2, 5, 20])
+async def test_exactly_one_writer_wins_each_seq(store: Store, writers: int) -> None:
+    for seq in range(1, 51):
+        results = await asyncio.gather(
+            *(store.append("b", entry(seq, client=f"w{w}", label=f"w{w}")) for w in range(writers)),
+            return_exceptions=True,
+        )
+        winners = [i for i, r in enumerate(results) if r is None]
+        assert len(winners) == 1
+        assert all(isinstance(r, SeqTaken) for r in results if r is not None)
+        (stored,) = await store.entries_after("b", seq - 1)
+        assert stored.client_id == f"w{winners[0]}"
+
+
+async def test_a_resubmission_is_reported_with_its_original_seq(store: Store) -> None:
+    await store.append("b", entry(1, client="c", client_op_id=7))
+    with pytest.raises(DuplicateSubmission) as caught:
+        await store.append("b", entry(2, client="c", client_op_id=7))
+    assert caught.value.seq == 1
+    assert [e.seq for e in await store.entries_after("b", 0)] == [1]
+
+
+async def test_entries_come_back_in_seq_order(store: Store) -> None:
+    for seq in (3, 1, 2):
+        await store.append("b", entry(seq))
+    assert [e.seq for e in await store.entries_after("b", 1)] == [2, 3]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+async def test_operator_shaped_values_are_stored_as_data(store: Store, value: Any) -> None:
+    op = Create(element=Node(id="n", data={"v": value, "$where": value, "a.b": value}))
+    await store.append(
+        "b", LogEntry(seq=1, ops=[op], user="u", at=0, client_id="c", client_op_id=1)
+    )
+    (stored,) = await store.entries_after("b", 0)
+    assert stored.ops == [op]
+
+
+async def test_search_and_tag_filters_treat_operators_and_regex_as_text(store: Store) -> None:
+    await store.insert_board(record("b1", "Plain"))
+    await store.insert_board(record("b2", "a.*b (draft)"))
+    assert [
+        r.id for r in await store.list_boards(tag=None, search=".*", before=None, limit=10)
+    ] == ["b2"]
+    assert await store.list_boards(tag='{"$ne": ""}', search=None, before=None, limit=10) == []
+
+
+async def test_an_older_snapshot_never_overwrites_a_newer_one(store: Store) -> None:
+    await store.insert_board(record())
+    newer = blob_of(BoardState(title="newer"))
+    await store.save_snapshot("b1", 5, newer, now_ms=5)
+    await store.save_snapshot("b1", 3, blob_of(BoardState(title="older")), now_ms=6)
+    saved = await store.get_board("b1")
+    assert saved is not None and (saved.snapshot_seq, saved.title) == (5, "newer")
+
+
+async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
+    """Whatever the cached snapshot says, a loaded board equals the full log replayed from empty."""
+    await store.insert_board(record())
+    room = await Room.load(record(), store, Settings())
+    for i in range(30):
+        ops = [Create(element=Node(id=f"n{i}")), Update(id=f"n{i // 2}", set={"label": f"v{i}"})]
+        await room.commit(ops, "u", "c", i)
+    full = replay(BoardState(title="t"), await store.entries_after("b1", 0))
+    for cached_seq in (0, 10, 30):
+        log = await store.entries_after("b1", 0)
+        stale = replay(BoardState(title="t"), [e for e in log if e.seq <= cached_seq])
+        await store.boards.update_one({"_id": "b1"}, {"$set": {"snapshot_seq": -1}})
+        await store.save_snapshot("b1", cached_seq, blob_of(stale), now_ms=0)
+        loaded = await Room.load(await store.get_board("b1") or record(), store, Settings())
+        assert (loaded.seq, msgspec.json.encode(loaded.state)) == (30, msgspec.json.encode(full))

@@ -1,0 +1,60 @@
+"""Dependencies run one way, and the board core stays pure."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def _imported_names(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def imports(package: str) -> set[str]:
+    """Top-level packages imported anywhere under `package`."""
+    return {
+        name.split(".")[0]
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imported_names(path)
+    }
+
+
+def test_schemas_import_only_msgspec_and_the_standard_library() -> None:
+    assert imports("schemas") <= {"msgspec", "schemas", "typing", "json", "sys", "pathlib"}
+
+
+def test_the_board_core_does_no_io_and_reads_no_clock() -> None:
+    forbidden = {
+        "asyncio",
+        "starlette",
+        "pymongo",
+        "time",
+        "datetime",
+        "uuid",
+        "random",
+        "secrets",
+        "os",
+    }
+    assert not imports("server/board") & forbidden
+
+
+def test_only_the_store_module_speaks_to_mongodb() -> None:
+    users = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "server").rglob("*.py")
+        if "pymongo" in {n.split(".")[0] for n in _imported_names(path)}
+    }
+    assert users == {"server/store/mongo.py"}
+
+
+def test_no_server_side_javascript_operators_anywhere() -> None:
+    for path in (ROOT / "server").rglob("*.py"):
+        text = path.read_text()
+        for operator in ("$where", "$function", "$accumulator", "mapReduce"):
+            assert operator not in text, (path, operator)

@@ -11,17 +11,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api import boards, health
+from server.api import accounts, boards, health, members
+from server.api.access import Limiter
 from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected
+from server.api.pages import login_page
 from server.api.routing import json_response, openapi, routes
 from server.api.services import Services
 from server.board import Rejected
+from server.ratelimit import Buckets
 from server.settings import Settings
+from server.store.accounts import Accounts
 from server.store.mongo import Store, StoreError
 from server.sync.room import Rooms
 
 log = logging.getLogger("journeyboard")
-ENDPOINTS = [*health.ENDPOINTS, *boards.ENDPOINTS]
+ENDPOINTS = [*health.ENDPOINTS, *accounts.ENDPOINTS, *boards.ENDPOINTS, *members.ENDPOINTS]
 VERSION = "0.1.0"
 
 
@@ -34,24 +38,34 @@ def redact(uri: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", uri)
 
 
+async def open_store(settings: Settings, mongodb_uri: str) -> Store:
+    """A store whose database answered and has its indexes, or DatabaseUnreachable."""
+    store = Store.connect(mongodb_uri, settings.database, settings.connect_timeout_ms)
+    try:
+        await store.ping()
+        await store.ensure_indexes()
+    except StoreError as error:
+        await store.close()
+        message = (
+            f"cannot reach MongoDB at {redact(mongodb_uri)} ({type(error).__name__}). "
+            "Start MongoDB there, fix MONGODB_URI, or unset it to use the embedded store."
+        )
+        log.error(message)
+        raise DatabaseUnreachable(message) from None
+    return store
+
+
 def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     """Build the app for one database; the client is opened and checked at start-up."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = Store.connect(mongodb_uri, settings.database, settings.connect_timeout_ms)
-        try:
-            await store.ping()
-            await store.ensure_indexes()
-        except StoreError as error:
-            await store.close()
-            message = (
-                f"cannot reach MongoDB at {redact(mongodb_uri)} ({type(error).__name__}). "
-                "Start MongoDB there, fix MONGODB_URI, or unset it to use the embedded store."
-            )
-            log.error(message)
-            raise DatabaseUnreachable(message) from None
-        app.state.services = Services(settings=settings, store=store, rooms=Rooms(store, settings))
+        store = await open_store(settings, mongodb_uri)
+        people = Accounts(store.db)
+        await people.ensure_indexes()
+        app.state.services = Services(
+            settings=settings, store=store, accounts=people, rooms=Rooms(store, settings)
+        )
         try:
             yield
         finally:
@@ -62,8 +76,12 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)
 
-    return Starlette(
-        routes=[*routes(ENDPOINTS), Route("/openapi.json", openapi_json, methods=["GET"])],
+    app = Starlette(
+        routes=[
+            *routes(ENDPOINTS),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
+            Route("/login", login_page, methods=["GET"]),
+        ],
         lifespan=lifespan,
         exception_handlers={
             ApiError: on_api_error,
@@ -71,3 +89,9 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             HTTPException: on_http_error,
         },
     )
+    app.state.limiter = Limiter(
+        per_ip=Buckets(settings.requests_per_second_per_ip, settings.requests_burst_per_ip),
+        per_user=Buckets(settings.requests_per_second_per_token, settings.requests_burst_per_token),
+        failures=Buckets(settings.auth_failures_per_minute / 60, settings.auth_failures_per_minute),
+    )
+    return app

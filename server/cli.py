@@ -1,34 +1,124 @@
-"""`journeyboard`: run the server, on MongoDB or on the embedded store."""
+"""`journeyboard`: run the server and manage users and tokens, on MongoDB or the embedded store.
+
+User and token commands reach the same database as the server: MONGODB_URI, or the
+embedded store under JOURNEYBOARD_DATA (the running server's, or one started for the
+command). They print only what a script needs (a token) on stdout.
+"""
 
 import argparse
+import asyncio
 import contextlib
+import getpass
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import msgspec
 import uvicorn
 
-from server.app import create_app, redact
+from server.app import DatabaseUnreachable, create_app, open_store, redact
+from server.auth import hash_password, new_secret, new_token, token_id
 from server.settings import Settings
+from server.store.accounts import Accounts, UserExists, UserRecord
 from server.store.embedded import EmbeddedStore, EmbeddedStoreError
+from server.sync.room import now_ms
 
 log = logging.getLogger("journeyboard")
+DAY_MS = 86_400_000
+
+
+class CommandError(Exception):
+    """A one-line message for the user; the command exits with status 1."""
 
 
 @contextlib.contextmanager
 def database(settings: Settings) -> Iterator[str]:
-    """The MongoDB URI to use: MONGODB_URI, or an embedded store started for this run."""
+    """MONGODB_URI, the embedded store already serving the data folder, or a new one."""
     if settings.mongodb_uri:
         yield settings.mongodb_uri
         return
-    with EmbeddedStore(settings.data_dir.resolve()) as store:
+    store = EmbeddedStore(settings.data_dir.resolve())
+    if running := store.running_uri():
+        yield running
+        return
+    with store:
         log.info("embedded store (nx-27017) at %s, data in %s", store.uri, store.folder)
-        log.info(
-            "embedded store: write concern is ignored; durability = SQLite journal on local disk"
-        )
+        log.info("embedded store: write concern is ignored; durability = SQLite journal on disk")
         yield store.uri
+
+
+@contextlib.asynccontextmanager
+async def accounts(settings: Settings, uri: str) -> AsyncIterator[Accounts]:
+    store = await open_store(settings, uri)
+    try:
+        repository = Accounts(store.db)
+        await repository.ensure_indexes()
+        yield repository
+    finally:
+        await store.close()
+
+
+async def add_user(repository: Accounts, name: str, admin: bool) -> str:
+    """Create a user and return a first API token for them."""
+    try:
+        await repository.add_user(UserRecord(name=name, admin=admin, created_at=now_ms()))
+    except UserExists:
+        raise CommandError(
+            f"user {name!r} exists; use `journeyboard token create {name}`"
+        ) from None
+    return await create_token(repository, name)
+
+
+async def create_token(
+    repository: Accounts, name: str, label: str = "", expires_days: int | None = None
+) -> str:
+    if await repository.get_user(name) is None:
+        raise CommandError(f"no user {name!r}; add one with `journeyboard user add {name}`")
+    at = now_ms()
+    token, record = new_token(name, at, label, at + expires_days * DAY_MS if expires_days else None)
+    await repository.add_token(record)
+    return token
+
+
+async def revoke_token(repository: Accounts, token_or_id: str) -> str:
+    target = token_id(token_or_id) or token_or_id
+    if not await repository.revoke_token(target):
+        raise CommandError(f"no token with id {target!r}")
+    return f"revoked {target}"
+
+
+async def list_tokens(repository: Accounts, name: str) -> str:
+    rows = [
+        f"{t.id}  {'revoked' if t.revoked else 'active '}  {t.label}"
+        for t in await repository.tokens_of(name)
+    ]
+    return "\n".join(rows) or f"{name} has no tokens"
+
+
+async def set_password(repository: Accounts, name: str) -> str:
+    password = (
+        getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    )
+    if len(password) < 8:
+        raise CommandError("passwords need at least 8 characters")
+    if not await repository.set_password(name, hash_password(password)):
+        raise CommandError(f"no user {name!r}")
+    return f"password set for {name}"
+
+
+async def bootstrap(repository: Accounts, url: str) -> str | None:
+    """On a store with no users, make `admin` and return how to sign in (shown once)."""
+    if await repository.has_users():
+        return None
+    password = new_secret()[:20]
+    token = await add_user(repository, "admin", admin=True)
+    await repository.set_password("admin", hash_password(password))
+    return (
+        "First start: created user 'admin'. This is shown only once.\n"
+        f"  API token: {token}\n"
+        f"  Sign in at {url}/login with admin / {password}\n"
+    )
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -38,40 +128,91 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        with database(settings) as uri:
-            log.info("database %s", redact(uri))
-            app = create_app(settings, uri)
-            config = uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                log_level="info",
-                ws_max_size=1024 * 1024,
-            )
-            server = uvicorn.Server(config)
-            server.run()
-            return 0 if server.started else 1
-    except EmbeddedStoreError as error:
-        log.error("%s", error)
-        return 1
+    with database(settings) as uri:
+        log.info("database %s", redact(uri))
+        welcome = _run(
+            settings, uri, lambda r: bootstrap(r, f"http://{settings.host}:{settings.port}")
+        )
+        if welcome:
+            print(welcome, flush=True)
+        app = create_app(settings, uri)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="info", ws_max_size=1024 * 1024
+        )
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="journeyboard", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _run(
+    settings: Settings, uri: str, action: Callable[[Accounts], Awaitable[str | None]]
+) -> str | None:
+    async def go() -> str | None:
+        async with accounts(settings, uri) as repository:
+            return await action(repository)
+
+    return asyncio.run(go())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="journeyboard", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "serve", help="run the API server (embedded store unless MONGODB_URI is set)"
     )
     run.add_argument("--host", help="interface to bind (default 127.0.0.1, or HOST)")
     run.add_argument("--port", type=int, help="port to listen on (default 8000, or PORT)")
-    args = parser.parse_args(argv)
+    user = commands.add_parser("user", help="add users and set passwords").add_subparsers(
+        dest="action", required=True
+    )
+    add = user.add_parser("add", help="create a user and print a new API token")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="may do everything on every board")
+    user.add_parser("passwd", help="set a browser sign-in password (read from stdin)").add_argument(
+        "name"
+    )
+    token = commands.add_parser("token", help="create, list and revoke API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    create = token.add_parser("create", help="print a new API token for a user")
+    create.add_argument("name")
+    create.add_argument("--label", default="")
+    create.add_argument("--expires-days", type=int)
+    token.add_parser("revoke", help="revoke a token (the token itself or its id)").add_argument(
+        "token"
+    )
+    token.add_parser("list", help="list a user's tokens (ids only)").add_argument("name")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = Settings.from_env()
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    return serve(msgspec.structs.replace(settings, **overrides))
+    try:
+        if args.command == "serve":
+            overrides = {
+                k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None
+            }
+            return serve(msgspec.structs.replace(settings, **overrides))
+        actions: dict[tuple[str, str], Callable[[Accounts], Awaitable[str | None]]] = {
+            ("user", "add"): lambda r: add_user(r, args.name, args.admin),
+            ("user", "passwd"): lambda r: set_password(r, args.name),
+            ("token", "create"): lambda r: create_token(
+                r, args.name, args.label, args.expires_days
+            ),
+            ("token", "revoke"): lambda r: revoke_token(r, args.token),
+            ("token", "list"): lambda r: list_tokens(r, args.name),
+        }
+        logging.getLogger().setLevel(logging.WARNING)
+        with database(settings) as uri:
+            print(_run(settings, uri, actions[args.command, args.action]))
+        return 0
+    except (CommandError, EmbeddedStoreError, DatabaseUnreachable) as error:
+        print(f"journeyboard: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout_ms: int = 10_000
     snapshot_every: int = 50
     limits: Limits = Limits()
+    requests_per_second_per_ip: float = 100.0
+    requests_burst_per_ip: float = 200.0
+    requests_per_second_per_token: float = 50.0
+    requests_burst_per_token: float = 100.0
+    auth_failures_per_minute: int = 10
+    session_days: int = 7
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -33,4 +39,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             database=env.get("JOURNEYBOARD_DB", defaults.database),
             data_dir=Path(env.get("JOURNEYBOARD_DATA", defaults.data_dir)),
             max_body_bytes=int(env.get("JOURNEYBOARD_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            requests_per_second_per_ip=float(
+                env.get("JOURNEYBOARD_RATE_PER_IP", defaults.requests_per_second_per_ip)
+            ),
+            requests_per_second_per_token=float(
+                env.get("JOURNEYBOARD_RATE_PER_TOKEN", defaults.requests_per_second_per_token)
+            ),
         )

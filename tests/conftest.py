@@ -1,5 +1,6 @@
 """Session fixtures: nx-27017 (or MONGODB_URI), one server under uvicorn, HTTP clients."""
 
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +13,40 @@ from pymongo import AsyncMongoClient
 from server.settings import Settings
 from server.store.embedded import EmbeddedStore
 from server.store.mongo import Store
-from tests.harness import RunningServer, running_server
+from tests.harness import (
+    TOKEN_SHAPE,
+    LogRecorder,
+    RunningServer,
+    bearer,
+    running_server,
+    user_with_token,
+)
+
+# Tests send many requests from one IP; the limits themselves are tested on servers of their own.
+TEST_SETTINGS = dict(
+    requests_per_second_per_ip=1e6,
+    requests_burst_per_ip=1e6,
+    requests_per_second_per_token=1e6,
+    requests_burst_per_token=1e6,
+    auth_failures_per_minute=10**6,
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_is_ever_logged() -> Iterator[LogRecorder]:
+    """Record every log line of the whole run; fail the run if one holds a token."""
+    recorder = LogRecorder()
+    loggers = [
+        logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error")
+    ]
+    for logger in loggers:
+        logger.addHandler(recorder)
+    logging.getLogger().setLevel(logging.INFO)
+    yield recorder
+    for logger in loggers:
+        logger.removeHandler(recorder)
+    leaks = [line for line in recorder.lines if TOKEN_SHAPE.search(line)]
+    assert not leaks, f"tokens in logs: {leaks[:3]}"
 
 
 @pytest.fixture(scope="session")
@@ -29,15 +63,21 @@ def fresh_database() -> str:
     return f"jbtest_{secrets.token_hex(4)}"
 
 
+def test_settings(**overrides: Any) -> Settings:
+    return Settings(database=fresh_database(), **{**TEST_SETTINGS, **overrides})
+
+
 @pytest.fixture(scope="session")
 async def server(mongodb_uri: str) -> AsyncIterator[RunningServer]:
-    async with running_server(Settings(database=fresh_database()), mongodb_uri) as running:
+    async with running_server(test_settings(), mongodb_uri) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
 async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+    """A client signed in as `tester`, an ordinary user."""
+    token = await user_with_token(server.accounts, "tester")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, headers=bearer(token)) as client:
         yield client
 
 
@@ -55,7 +95,7 @@ async def store(mongodb_uri: str) -> AsyncIterator[Store]:
 
 @pytest.fixture
 async def board(http: httpx.AsyncClient) -> dict[str, Any]:
-    """A fresh empty board, created over REST."""
+    """A fresh empty board owned by `tester`, created over REST."""
     response = await http.post("/api/boards", json={"title": "Test board"})
     assert response.status_code == 201, response.text
     return dict(response.json())

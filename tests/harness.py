@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import logging
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -9,8 +11,13 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.applications import Starlette
 
+from server.api.services import Services
 from server.app import create_app
+from server.auth import new_token
 from server.settings import Settings
+from server.store.accounts import Accounts, UserExists, UserRecord
+
+TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")
 
 
 @dataclass
@@ -18,6 +25,26 @@ class RunningServer:
     url: str
     app: Starlette
     settings: Settings
+
+    @property
+    def services(self) -> Services:
+        found: Services = self.app.state.services
+        return found
+
+    @property
+    def accounts(self) -> Accounts:
+        return self.services.accounts
+
+
+class LogRecorder(logging.Handler):
+    """Keeps every formatted log line, so a test can prove no secret was ever logged."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
 
 
 @contextlib.asynccontextmanager
@@ -27,7 +54,8 @@ async def running_server(settings: Settings, mongodb_uri: str) -> AsyncIterator[
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=1024 * 1024))
+    config = uvicorn.Config(app, log_level="info", ws_max_size=1024 * 1024, log_config=None)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
@@ -39,3 +67,16 @@ async def running_server(settings: Settings, mongodb_uri: str) -> AsyncIterator[
         server.should_exit = True
         await task
         sock.close()
+
+
+async def user_with_token(accounts: Accounts, name: str, admin: bool = False) -> str:
+    """Make sure `name` exists and return a fresh API token for them."""
+    with contextlib.suppress(UserExists):
+        await accounts.add_user(UserRecord(name=name, admin=admin))
+    token, record = new_token(name, 0)
+    await accounts.add_token(record)
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

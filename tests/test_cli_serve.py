@@ -1,47 +1,91 @@
-"""`journeyboard serve` as a user runs it: a real process, the embedded store, signals."""
+"""`journeyboard` as a user runs it: real processes, the embedded store, signals."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from server.store.embedded import free_port
 
+TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 
-def start(data: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    environment = {**os.environ, "JOURNEYBOARD_DATA": str(data), "PORT": str(port), **env}
-    environment.pop("MONGODB_URI", None) if "MONGODB_URI" not in env else None
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+
+def environment(data: Path, **env: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    return {**base, "JOURNEYBOARD_DATA": str(data), **env}
+
+
+def cli(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        env=environment(data),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    return process, f"http://127.0.0.1:{port}"
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("server did not become ready")
+class Served:
+    """A `journeyboard serve` process, its URL and what it printed at start."""
+
+    def __init__(self, data: Path, **env: str) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve"],
+            env=environment(data, PORT=str(port), **env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def welcome(self) -> str:
+        """The first-start banner, read up to the sign-in line (or nothing once it started)."""
+        assert self.process.stdout is not None
+        lines = []
+        for line in self.process.stdout:
+            lines.append(line)
+            if "Sign in at" in line or "Uvicorn running" in line:
+                break
+        return "".join(lines)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "server exited"
+            try:
+                if httpx.get(f"{self.url}/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("server did not become ready")
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        self.process.send_signal(sig)
+        output, _ = self.process.communicate(timeout=20)
+        return output
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate(timeout=20)
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> str:
-    process.send_signal(sig)
-    output, _ = process.communicate(timeout=20)
-    return output.decode()
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[list[Served]]:
+    started: list[Served] = []
+    yield started
+    for process in started:
+        process.kill()
 
 
 def store_processes(data: Path) -> list[psutil.Process]:
@@ -52,31 +96,65 @@ def store_processes(data: Path) -> list[psutil.Process]:
     ]
 
 
-def test_serve_keeps_data_across_restarts_and_stops_its_store(tmp_path: Path) -> None:
-    process, url = start(tmp_path)
-    wait_ready(url, process)
-    board = httpx.post(f"{url}/api/boards", json={"title": "Survives"}).json()
+def test_first_start_prints_an_admin_token_once_and_data_survives_restarts(
+    tmp_path: Path, served: list[Served]
+) -> None:
+    first = Served(tmp_path)
+    served.append(first)
+    banner = first.welcome()
+    token = TOKEN.search(banner)
+    assert token and f"{first.url}/login" in banner
+    first.wait_ready()
+    auth = {"Authorization": f"Bearer {token.group(0)}"}
+    board = httpx.post(f"{first.url}/api/boards", json={"title": "Survives"}, headers=auth).json()
+    assert httpx.get(f"{first.url}/api/me", headers=auth).json() == {"name": "admin", "admin": True}
     assert store_processes(tmp_path), "the embedded store runs as a child process"
-    stop(process)
-    assert process.returncode == 0
+    first.stop()
+    assert first.process.returncode == 0
     assert not store_processes(tmp_path), "SIGTERM stops the embedded store too"
-    assert {p.name for p in tmp_path.iterdir()} >= {"data", "nx-27017.log"}
 
-    process, url = start(tmp_path)
-    wait_ready(url, process)
-    assert httpx.get(f"{url}/api/boards/{board['id']}").json()["title"] == "Survives"
-    stop(process, signal.SIGINT)
+    second = Served(tmp_path)
+    served.append(second)
+    second.wait_ready()
+    assert (
+        httpx.get(f"{second.url}/api/boards/{board['id']}", headers=auth).json()["title"]
+        == "Survives"
+    )
+    output = second.stop(signal.SIGINT)
+    assert not TOKEN.search(output), "the admin token is shown only on the first start"
     assert not store_processes(tmp_path)
+
+
+def test_user_and_token_commands_work_with_and_without_a_running_server(
+    tmp_path: Path, served: list[Served]
+) -> None:
+    added = cli(tmp_path, "user", "add", "ana")
+    assert added.returncode == 0 and TOKEN.fullmatch(added.stdout.strip()), added.stderr
+    assert cli(tmp_path, "user", "add", "ana").returncode == 1
+
+    server = Served(tmp_path)
+    served.append(server)
+    server.wait_ready()
+    second = cli(tmp_path, "token", "create", "ana", "--label", "ci").stdout.strip()
+    for token in (added.stdout.strip(), second):
+        me = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json() == {"name": "ana", "admin": False}
+    revoked = cli(tmp_path, "token", "revoke", second)
+    assert revoked.returncode == 0 and second not in revoked.stdout
+    gone = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {second}"})
+    assert gone.status_code == 401, server.stop()
+    assert cli(tmp_path, "user", "passwd", "ana", stdin="correct horse\n").returncode == 0
+    login = httpx.post(f"{server.url}/api/login", json={"name": "ana", "password": "correct horse"})
+    assert login.status_code == 200 and login.cookies.get("jb_session")
 
 
 def test_unreachable_database_exits_quickly_with_a_message_naming_it(tmp_path: Path) -> None:
     uri = f"mongodb://admin:s3cret-pass@127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=1000"
     began = time.monotonic()
-    process, _ = start(tmp_path, MONGODB_URI=uri)
+    process = Served(tmp_path, MONGODB_URI=uri).process
     output, _ = process.communicate(timeout=20)
     assert time.monotonic() - began < 15
     assert process.returncode != 0
-    text = output.decode()
-    assert "cannot reach MongoDB at mongodb://admin:***@127.0.0.1" in text
-    assert "unset it to use the embedded store" in text
-    assert "s3cret-pass" not in text
+    assert "cannot reach MongoDB at mongodb://admin:***@127.0.0.1" in output
+    assert "unset it to use the embedded store" in output
+    assert "s3cret-pass" not in output

@@ -9,19 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from schemas.api import BoardInfo, BoardPage, CreateBoard, OpsRequest, OpsResult, Snapshot
+from schemas.auth import Role
 from schemas.board import AnyElement, Id, Tag
 from schemas.ops import BoardOp, Create, Delete, FieldName, Update, UpdateBoard
+from server.api.access import board_access, principal
 from server.api.errors import ApiError, convert, decode
 from server.api.routing import Endpoint, json_response
-from server.api.services import (
-    board_info,
-    board_record,
-    board_room,
-    body_of,
-    new_board_id,
-    services,
-    user_of,
-)
+from server.api.services import board_info, body_of, new_board_id, services
 from server.board.templates import template_ops
 from server.store.mongo import BoardRecord
 from server.sync.room import Committed, Room, now_ms
@@ -43,14 +37,26 @@ class ElementChanges(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     unset: Annotated[tuple[FieldName, ...], Meta(max_length=32)] = ()
 
 
-async def _commit(
-    request: Request, room: Room, ops: list[BoardOp], client: tuple[str, int] | None = None
-) -> Committed:
-    client_id, client_op_id = client or (f"rest-{secrets.token_hex(8)}", 0)
-    return await room.commit(ops, user_of(request), client_id, client_op_id)
+class Opened(msgspec.Struct, frozen=True):
+    """A board the caller may use, with its room and the caller's name and role."""
+
+    user: str
+    role: Role
+    record: BoardRecord
+    room: Room
+
+    async def commit(self, ops: list[BoardOp], client: tuple[str, int] | None = None) -> Committed:
+        client_id, client_op_id = client or (f"rest-{secrets.token_hex(8)}", 0)
+        return await self.room.commit(ops, self.user, client_id, client_op_id, self.role)
+
+
+async def open_board(request: Request, required: Role) -> Opened:
+    who, record, role = await board_access(request, required)
+    return Opened(who.name, role, record, await services(request).rooms.open(record))
 
 
 async def create_board(request: Request) -> Response:
+    who = await principal(request)
     body = decode(await body_of(request), CreateBoard)
     at = now_ms()
     record = BoardRecord(
@@ -58,25 +64,28 @@ async def create_board(request: Request) -> Response:
         title=body.title,
         description=body.description,
         tags=list(body.tags),
-        owner=user_of(request),
+        owner=who.name,
         template=body.template,
         created_at=at,
         updated_at=at,
     )
     await services(request).store.insert_board(record)
-    room = await services(request).rooms.open(record)
+    await services(request).accounts.set_role(record.id, who.name, "owner")
+    board = Opened(who.name, "owner", record, await services(request).rooms.open(record))
     seed = UpdateBoard(title=body.title, description=body.description, tags=body.tags)
-    seeded = await _commit(request, room, [seed, *template_ops(body.template)])
+    seeded = await board.commit([seed, *template_ops(body.template)])
     assert seeded.entry is not None
     record = msgspec.structs.replace(record, updated_at=seeded.entry.at)
-    return json_response(board_info(record, room.state), 201)
+    return json_response(board_info(record, board.room.state), 201)
 
 
 async def list_boards(request: Request) -> Response:
+    who = await principal(request)
     query = convert(dict(request.query_params), ListQuery)
     limit = min(query.limit, services(request).settings.max_page_size)
+    member_of = None if who.admin else await services(request).accounts.boards_of(who.name)
     records = await services(request).store.list_boards(
-        tag=query.tag, search=query.q, before=query.cursor, limit=limit + 1
+        tag=query.tag, search=query.q, before=query.cursor, limit=limit + 1, among=member_of
     )
     more = len(records) > limit
     items = [board_info(r) for r in records[:limit]]
@@ -84,74 +93,72 @@ async def list_boards(request: Request) -> Response:
 
 
 async def get_board(request: Request) -> Response:
-    return json_response(board_info(await board_record(request)))
+    _, record, _ = await board_access(request, "viewer")
+    return json_response(board_info(record))
 
 
 async def patch_board(request: Request) -> Response:
-    record, room = await board_room(request)
+    board = await open_board(request, "editor")
     change = decode(await body_of(request), UpdateBoard)
-    await _commit(request, room, [change])
-    return json_response(board_info(record, room.state))
+    await board.commit([change])
+    return json_response(board_info(board.record, board.room.state))
 
 
 async def delete_board(request: Request) -> Response:
-    record = await board_record(request)
+    _, record, _ = await board_access(request, "owner")
     await services(request).store.delete_board(record.id)
+    await services(request).accounts.forget_board(record.id)
     services(request).rooms.forget(record.id)
     return Response(status_code=204)
 
 
 async def get_snapshot(request: Request) -> Response:
-    record, room = await board_room(request)
-    async with room.lock:
-        await room.catch_up()
-        state, seq = room.state, room.seq
+    board = await open_board(request, "viewer")
+    async with board.room.lock:
+        await board.room.catch_up()
+        state, seq = board.room.state, board.room.seq
+    elements = list(state.elements.values())
     return json_response(
-        Snapshot(board=board_info(record, state), seq=seq, elements=list(state.elements.values()))
+        Snapshot(board=board_info(board.record, state), seq=seq, elements=elements)
     )
 
 
 async def post_ops(request: Request) -> Response:
-    _, room = await board_room(request)
+    board = await open_board(request, "commenter")
     body = decode(await body_of(request), OpsRequest)
     if (body.client_id is None) != (body.client_op_id is None):
         raise ApiError(
             "invalid", "send client_id and client_op_id together, or neither", path="$.client_id"
         )
     client = (body.client_id, body.client_op_id) if body.client_id is not None else None
-    committed = await _commit(request, room, body.ops, client)  # type: ignore[arg-type]
-    return json_response(
-        OpsResult(seq=committed.seq, applied=len(body.ops), duplicate=committed.duplicate)
-    )
+    committed = await board.commit(body.ops, client)  # type: ignore[arg-type]
+    result = OpsResult(seq=committed.seq, applied=len(body.ops), duplicate=committed.duplicate)
+    return json_response(result)
 
 
 async def create_element(request: Request) -> Response:
-    _, room = await board_room(request)
+    board = await open_board(request, "commenter")
     element: AnyElement = decode(await body_of(request), AnyElement)  # type: ignore[arg-type]
-    await _commit(request, room, [Create(element=element)])
-    return json_response(room.state.elements[element.id], 201)
+    await board.commit([Create(element=element)])
+    return json_response(board.room.state.elements[element.id], 201)
 
 
 async def get_element(request: Request) -> Response:
-    _, room = await board_room(request)
-    return json_response(_element(room, request.path_params["element_id"]))
+    board = await open_board(request, "viewer")
+    return json_response(_element(board.room, request.path_params["element_id"]))
 
 
 async def patch_element(request: Request) -> Response:
-    _, room = await board_room(request)
-    element_id = request.path_params["element_id"]
+    board = await open_board(request, "commenter")
+    element = _element(board.room, request.path_params["element_id"])
     changes = decode(await body_of(request), ElementChanges)
-    await _commit(
-        request,
-        room,
-        [Update(id=_element(room, element_id).id, set=changes.set, unset=changes.unset)],
-    )
-    return json_response(room.state.elements[element_id])
+    await board.commit([Update(id=element.id, set=changes.set, unset=changes.unset)])
+    return json_response(board.room.state.elements[element.id])
 
 
 async def delete_element(request: Request) -> Response:
-    _, room = await board_room(request)
-    await _commit(request, room, [Delete(id=_element(room, request.path_params["element_id"]).id)])
+    board = await open_board(request, "commenter")
+    await board.commit([Delete(id=_element(board.room, request.path_params["element_id"]).id)])
     return Response(status_code=204)
 
 
@@ -172,7 +179,7 @@ ENDPOINTS = [
         "GET",
         "/api/boards",
         list_boards,
-        "List boards, newest first",
+        "List your boards, newest first",
         response=BoardPage,
         query=ListQuery,
     ),
@@ -185,7 +192,7 @@ ENDPOINTS = [
         body=UpdateBoard,
         response=BoardInfo,
     ),
-    Endpoint("DELETE", BOARD, delete_board, "Delete a board and its history", 204),
+    Endpoint("DELETE", BOARD, delete_board, "Delete a board and its history (owner)", 204),
     Endpoint(
         "GET", BOARD + "/snapshot", get_snapshot, "The whole board with its seq", response=Snapshot
     ),

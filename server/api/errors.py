@@ -19,11 +19,12 @@ class ApiError(Exception):
     """A failure the client can act on; rendered as {"error": {code, message, details}}."""
 
     def __init__(
-        self, code: ErrorCode, message: str, status: int | None = None, **details: Any
+        self, code: ErrorCode, message: str, headers: dict[str, str] | None = None, **details: Any
     ) -> None:
         super().__init__(message)
         self.body = ErrorBody(code=code, message=message, details=details)
-        self.status = status or STATUS[code]
+        self.status = STATUS[code]
+        self.headers = headers
 
 
 def error_response(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -34,7 +35,7 @@ def error_response(body: ErrorBody, status: int, headers: dict[str, str] | None 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.body, exc.status)
+    return error_response(exc.body, exc.status, exc.headers)
 
 
 async def on_rejected(request: Request, exc: Exception) -> Response:

@@ -24,6 +24,6 @@ async def readyz(request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/healthz", healthz, "The process is up", response=Health),
-    Endpoint("GET", "/readyz", readyz, "The database answers", response=Health),
+    Endpoint("GET", "/healthz", healthz, "The process is up", response=Health, public=True),
+    Endpoint("GET", "/readyz", readyz, "The database answers", response=Health, public=True),
 ]

@@ -9,11 +9,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from schemas.auth import UserName
+from schemas.board import Id
 from schemas.errors import ErrorResponse
 
 Handler = Callable[[Request], Awaitable[Response]]
 _PARAM = re.compile(r"{(\w+)}")
-_ID_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+_PARAM_SCHEMAS = {
+    "user": msgspec.json.schema(UserName),
+    "token_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+}
+_ID_SCHEMA = msgspec.json.schema(Id)
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "An API token: jb_<id>_<secret>"},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "jb_session",
+        "description": "Set by POST /api/login; writes also need the X-CSRF-Token header.",
+    },
+}
 _REASONS = {
     400: "Malformed request",
     401: "Not authenticated",
@@ -38,6 +53,7 @@ class Endpoint(NamedTuple):
     body: Any = None
     response: Any = None
     query: Any = None
+    public: bool = False
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -63,14 +79,15 @@ def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
 def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
     path_params = _PARAM.findall(e.path)
     parameters = [
-        {"name": n, "in": "path", "required": True, "schema": _ID_SCHEMA} for n in path_params
+        {"name": n, "in": "path", "required": True, "schema": _PARAM_SCHEMAS.get(n, _ID_SCHEMA)}
+        for n in path_params
     ]
     if e.query is not None:
         parameters += [
@@ -85,16 +102,19 @@ def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": e.summary}
     if e.response is not None:
         success["content"] = {"application/json": {"schema": ref_of[e.response]}}
-    errors = {400, 401, 403, 429, 503} | ({404} if path_params else set())
+    errors = {400, 429, 503} | ({404} if path_params else set())
+    if not e.public:
+        errors |= {401, 403}
     if e.body is not None or e.query is not None:
         errors |= {413, 422} if e.body is not None else {422}
     if e.body is not None:
-        errors.add(409)
+        errors |= {401, 409}
     error = {"content": {"application/json": {"schema": ref_of[ErrorResponse]}}}
     operation: dict[str, Any] = {
         "summary": e.summary,
         "operationId": e.handler.__name__,
         "parameters": parameters,
+        "security": [] if e.public else [{"bearer": []}, {"session": []}],
         "responses": {str(e.status): success}
         | {str(s): {"description": _REASONS[s], **error} for s in sorted(errors)},
     }

@@ -10,8 +10,9 @@ from schemas.api import BoardInfo
 from server.api.errors import ApiError, read_body
 from server.board import BoardState
 from server.settings import Settings
+from server.store.accounts import Accounts
 from server.store.mongo import BoardRecord, Store
-from server.sync.room import Room, Rooms
+from server.sync.room import Rooms
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -21,17 +22,13 @@ class Services(msgspec.Struct, frozen=True, kw_only=True):
 
     settings: Settings
     store: Store
+    accounts: Accounts
     rooms: Rooms
 
 
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
-
-
-def user_of(request: Request) -> str:
-    """Who is asking; every board records its owner and every op its author."""
-    return "local"
 
 
 async def body_of(request: Request) -> bytes:
@@ -49,11 +46,6 @@ async def board_record(request: Request) -> BoardRecord:
     if record is None:
         raise ApiError("not_found", f"no board {board_id!r}", board_id=board_id)
     return record
-
-
-async def board_room(request: Request) -> tuple[BoardRecord, Room]:
-    record = await board_record(request)
-    return record, await services(request).rooms.open(record)
 
 
 def board_info(record: BoardRecord, state: BoardState | None = None) -> BoardInfo:

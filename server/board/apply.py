@@ -6,11 +6,13 @@ from typing import Any
 
 import msgspec
 
+from schemas.auth import Role
 from schemas.board import AnyElement, Comment, Edge, Lane, Node, Stage, Stakeholder
 from schemas.ops import BoardOp, Create, Delete, Move, Reorder, Update, UpdateBoard
 from server.board.errors import Rejected
 from server.board.limits import Limits, check_data
 from server.board.ordering import key_between
+from server.board.roles import at_least, required_role
 from server.board.state import BoardState
 
 # Properties an update may not touch: identity, server stamps, and order (see Reorder).
@@ -23,6 +25,7 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
 
     user: str
     now_ms: int
+    role: Role = "owner"
     limits: Limits = Limits()
 
 
@@ -65,6 +68,13 @@ class _Draft:
         return msgspec.structs.replace(self.meta, elements=self.elements, size=self.size)
 
     def apply(self, op: BoardOp) -> None:
+        required = required_role(op, self.elements, self.ctx.user)
+        if not at_least(self.ctx.role, required):
+            raise Rejected(
+                "forbidden",
+                f"this op needs the {required} role; you are a {self.ctx.role}",
+                required_role=required,
+            )
         match op:
             case Create(element=element):
                 self._create(element)

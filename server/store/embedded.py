@@ -5,7 +5,7 @@ code path as a real MongoDB. Data, pid and log files live in one folder per inst
 """
 
 import contextlib
-import os
+import ctypes
 import signal
 import socket
 import subprocess
@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+
+PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedStoreError(RuntimeError):
@@ -25,6 +27,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """Have Linux stop the store when the process that started it dies, even by SIGKILL."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class EmbeddedStore:
     """Start nx-27017 on a free loopback port with its files under `folder`; stop it on exit."""
 
@@ -32,6 +40,7 @@ class EmbeddedStore:
         self.folder = folder
         self.start_timeout = start_timeout
         self.pid_file = folder / "nx-27017.pid"
+        self.uri_file = folder / "nx-27017.uri"
         self.log_file = folder / "nx-27017.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -42,7 +51,6 @@ class EmbeddedStore:
 
     def start(self) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._stop_leftover()
         self.port = free_port()
         command = [
             sys.executable, "-m", "nx_27017.nx_27017",
@@ -53,9 +61,14 @@ class EmbeddedStore:
             "--log-file", str(self.log_file),
         ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._wait_until_listening()
+        self.uri_file.write_text(self.uri)
         return self.uri
 
     def stop(self) -> None:
@@ -69,6 +82,7 @@ class EmbeddedStore:
             self.process.wait()
         self.process = None
         self.pid_file.unlink(missing_ok=True)
+        self.uri_file.unlink(missing_ok=True)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send a signal to the store process (tests use it to crash or pause the database)."""
@@ -105,16 +119,19 @@ class EmbeddedStore:
             f"see {self.log_file}"
         )
 
-    def _stop_leftover(self) -> None:
-        """Stop a store left running by a server that was killed, so two never share one folder."""
+    def running_uri(self) -> str | None:
+        """The URI of a store already serving this folder (a running server's), if any."""
+        if self._running_pid() is None:
+            return None
+        try:
+            return self.uri_file.read_text().strip() or None
+        except OSError:
+            return None
+
+    def _running_pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text().strip())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
-            return
-        if b"nx_27017" in cmdline:
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                if not Path(f"/proc/{pid}").exists():
-                    break
-                time.sleep(0.05)
+            return None
+        return pid if b"nx_27017" in cmdline else None

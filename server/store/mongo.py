@@ -99,6 +99,7 @@ class Store:
     def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
         db = client.get_database(database, write_concern=DURABLE, read_concern=MAJORITY)
         self.client = client
+        self.db = db
         self.boards = db.boards
         self.ops = db.ops
 
@@ -129,16 +130,22 @@ class Store:
         return _record(doc) if doc else None
 
     async def list_boards(
-        self, *, tag: str | None, search: str | None, before: str | None, limit: int
+        self,
+        *,
+        tag: str | None,
+        search: str | None,
+        before: str | None,
+        limit: int,
+        among: list[str] | None = None,
     ) -> list[BoardRecord]:
-        """Newest first; ids are time-ordered so `before` (the last id seen) pages stably."""
-        query: dict[str, Any] = {}
+        """Newest first, optionally only `among` these ids; `before` (the last id seen) pages."""
+        query: dict[str, Any] = {} if among is None else {"_id": {"$in": among}}
         if tag is not None:
             query["tags"] = tag
         if search:
             query["title"] = {"$regex": re.escape(search), "$options": "i"}
         if before is not None:
-            query["_id"] = {"$lt": before}
+            query.setdefault("_id", {})["$lt"] = before
         cursor = self.boards.find(query, {"snapshot": 0}).sort("_id", DESCENDING).limit(limit)
         return [_record(doc) async for doc in cursor]
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from schemas.auth import Role
 from schemas.ops import BoardOp, UpdateBoard
 from server.board import BoardState, Context, Limits, apply_batch
 from server.board.apply import element_size
@@ -112,9 +113,18 @@ class Room:
         return entries
 
     async def commit(
-        self, ops: Sequence[BoardOp], user: str, client_id: str, client_op_id: int
+        self,
+        ops: Sequence[BoardOp],
+        user: str,
+        client_id: str,
+        client_op_id: int,
+        role: Role = "owner",
     ) -> Committed:
-        """Validate, sequence and durably log one batch; raises Rejected if the core refuses it."""
+        """Validate, sequence and durably log one batch; raises Rejected if the core refuses it.
+
+        Client ids are scoped by user, so nobody can claim (or block) another user's op ids.
+        """
+        client_id = f"{user}/{client_id}"
         async with self.lock:
             seen = await self.store.find_submission(self.board_id, client_id, client_op_id)
             if seen is not None:
@@ -122,9 +132,8 @@ class Room:
             for _ in range(MAX_ATTEMPTS):
                 await self.catch_up()
                 at = now_ms()
-                state = apply_batch(
-                    self.state, ops, Context(user=user, now_ms=at, limits=self.settings.limits)
-                )
+                context = Context(user=user, now_ms=at, role=role, limits=self.settings.limits)
+                state = apply_batch(self.state, ops, context)
                 entry = LogEntry(
                     seq=self.seq + 1,
                     ops=list(ops),

@@ -271,3 +271,34 @@ def test_apply_is_deterministic() -> None:
     assert msgspec.json.encode(run(*ops, state=flow())) == msgspec.json.encode(
         run(*ops, state=flow())
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "op", "allowed"),
+    [
+        ("viewer", Create(element=Comment(id="c9", text="hi")), False),
+        ("commenter", Create(element=Comment(id="c9", text="hi")), True),
+        ("commenter", Create(element=Node(id="n9")), False),
+        ("commenter", Update(id="mine", set={"text": "edited"}), True),
+        ("commenter", Delete(id="mine"), True),
+        ("commenter", Update(id="theirs", set={"text": "edited"}), False),
+        ("commenter", Move(id="a", x=1, y=1), False),
+        ("editor", Delete(id="theirs"), True),
+        ("editor", UpdateBoard(title="x"), True),
+        ("viewer", Move(id="a", x=1, y=1), False),
+    ],
+)
+def test_each_op_needs_its_role(role: str, op: BoardOp, allowed: bool) -> None:
+    state = run(
+        Create(element=Comment(id="theirs", text="x")),
+        state=flow(),
+        ctx=Context(user="bob", now_ms=0),
+    )
+    state = run(Create(element=Comment(id="mine", text="x")), state=state)
+    ctx = Context(user="ada", now_ms=0, role=role)  # type: ignore[arg-type]
+    if allowed:
+        run(op, state=state, ctx=ctx)
+    else:
+        error = rejected(state, op, ctx=ctx)
+        assert error.code == "forbidden"
+        assert error.details["required_role"] in ("commenter", "editor")

@@ -1,0 +1,133 @@
+"""Who is asking and what they may do: every /api route goes through here first.
+
+A caller proves who they are with `Authorization: Bearer <token>` or the session cookie
+(writes with the cookie also need the X-CSRF-Token header). Boards a caller is not a
+member of answer 404, so their existence is never confirmed; a member whose role is too
+low gets 403 naming the role needed.
+"""
+
+import time
+
+import msgspec
+from starlette.requests import Request
+
+from schemas.auth import Role
+from server.api.errors import ApiError
+from server.api.services import board_record, services
+from server.auth import digest, token_id, token_valid
+from server.board.roles import at_least
+from server.ratelimit import Buckets
+from server.store.mongo import BoardRecord
+from server.sync.room import now_ms
+
+SESSION_COOKIE = "jb_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """An authenticated caller."""
+
+    name: str
+    admin: bool
+    session_id: str | None = None
+
+
+class Limiter:
+    """Request rates per IP and per user, and failed sign-ins per IP."""
+
+    def __init__(self, per_ip: Buckets, per_user: Buckets, failures: Buckets) -> None:
+        self.per_ip = per_ip
+        self.per_user = per_user
+        self.failures = failures
+
+    def check(self, buckets: Buckets, key: str) -> None:
+        wait = buckets.take(key, time.monotonic())
+        if wait:
+            retry = max(1, round(wait + 0.5))
+            raise ApiError(
+                "rate_limited",
+                f"too many requests; retry in {retry} s",
+                headers={"Retry-After": str(retry)},
+            )
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limiter(request: Request) -> Limiter:
+    found: Limiter = request.app.state.limiter
+    return found
+
+
+async def principal(request: Request) -> Principal:
+    """The caller, authenticated once per request; raises 401, 403 (CSRF) or 429."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    limits = limiter(request)
+    limits.check(limits.per_ip, client_ip(request))
+    who = await _authenticate(request)
+    limits.check(limits.per_user, who.name)
+    request.state.principal = who
+    return who
+
+
+async def _authenticate(request: Request) -> Principal:
+    accounts = services(request).accounts
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        record_id = token_id(token.strip()) if scheme.lower() == "bearer" else None
+        record = await accounts.get_token(record_id) if record_id else None
+        now = now_ms()
+        if record is None or not token_valid(token.strip(), record, now):
+            raise _unauthenticated(request, "the bearer token is unknown, expired or revoked")
+        if record.last_used_at is None or now - record.last_used_at > 60_000:
+            await accounts.touch_token(record.id, now)
+        return await _principal_of(request, record.user)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is not None:
+        session = await accounts.get_session(digest(cookie))
+        if session is None or session.expires_at <= now_ms():
+            raise _unauthenticated(request, "the session has expired; sign in again")
+        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.csrf:
+            raise ApiError(
+                "forbidden",
+                "writes with a session cookie need the X-CSRF-Token header from sign-in",
+            )
+        return await _principal_of(request, session.user, session.id)
+    raise _unauthenticated(request, "sign in, or send Authorization: Bearer <token>")
+
+
+async def _principal_of(request: Request, name: str, session_id: str | None = None) -> Principal:
+    user = await services(request).accounts.get_user(name)
+    if user is None:
+        raise _unauthenticated(request, "this account no longer exists")
+    return Principal(name=user.name, admin=user.admin, session_id=session_id)
+
+
+def _unauthenticated(request: Request, message: str) -> ApiError:
+    limits = limiter(request)
+    limits.check(limits.failures, client_ip(request))
+    return ApiError("unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def board_access(request: Request, required: Role) -> tuple[Principal, BoardRecord, Role]:
+    """The caller, the board and the caller's role on it, if that role is at least `required`."""
+    who = await principal(request)
+    record = await board_record(request)
+    role: Role | None = (
+        "owner" if who.admin else await services(request).accounts.role(record.id, who.name)
+    )
+    if role is None:
+        raise ApiError("not_found", f"no board {record.id!r}", board_id=record.id)
+    if not at_least(role, required):
+        raise ApiError(
+            "forbidden",
+            f"this needs the {required} role on the board; you are a {role}",
+            required_role=required,
+            role=role,
+        )
+    return who, record, role

@@ -2,7 +2,6 @@
 
 import logging
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -10,7 +9,6 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from server.settings import Settings
 from server.store.embedded import EmbeddedStore
 from server.store.mongo import Store
 from tests.harness import (
@@ -18,17 +16,10 @@ from tests.harness import (
     LogRecorder,
     RunningServer,
     bearer,
+    fresh_database,
     running_server,
+    settings_for_tests,
     user_with_token,
-)
-
-# Tests send many requests from one IP; the limits themselves are tested on servers of their own.
-TEST_SETTINGS = dict(
-    requests_per_second_per_ip=1e6,
-    requests_burst_per_ip=1e6,
-    requests_per_second_per_token=1e6,
-    requests_burst_per_token=1e6,
-    auth_failures_per_minute=10**6,
 )
 
 
@@ -59,17 +50,9 @@ def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield store.uri
 
 
-def fresh_database() -> str:
-    return f"jbtest_{secrets.token_hex(4)}"
-
-
-def test_settings(**overrides: Any) -> Settings:
-    return Settings(database=fresh_database(), **{**TEST_SETTINGS, **overrides})
-
-
 @pytest.fixture(scope="session")
 async def server(mongodb_uri: str) -> AsyncIterator[RunningServer]:
-    async with running_server(test_settings(), mongodb_uri) as running:
+    async with running_server(settings_for_tests(), mongodb_uri) as running:
         yield running
 
 

@@ -4,9 +4,11 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -18,6 +20,23 @@ from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
 
 TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")
+# Tests send many requests from one IP; the limits themselves are tested on servers of their own.
+UNLIMITED: dict[str, float] = {
+    "requests_per_second_per_ip": 1e6,
+    "requests_burst_per_ip": 1e6,
+    "requests_per_second_per_token": 1e6,
+    "requests_burst_per_token": 1e6,
+    "auth_failures_per_minute": 10**6,
+}
+
+
+def fresh_database() -> str:
+    return f"jbtest_{secrets.token_hex(4)}"
+
+
+def settings_for_tests(**overrides: Any) -> Settings:
+    """Settings on a database of their own, without rate limits unless `overrides` set them."""
+    return Settings(database=fresh_database(), **{**UNLIMITED, **overrides})
 
 
 @dataclass

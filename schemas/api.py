@@ -21,15 +21,21 @@ class CreateBoard(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     template: Template | None = None
 
 
-class OpsRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A batch of ops applied in order, all or nothing.
+class Idempotency(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Names a submission so a retry of it is applied once: the same pair, the same result.
 
-    Send `client_id` and `client_op_id` to make a retry safe: the same pair is applied once.
+    `client_id` is yours to choose (one per script or device); it is scoped to your user.
     """
 
+    client_id: ClientId
+    client_op_id: Annotated[int, Meta(ge=0, le=2**53)]
+
+
+class OpsRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A batch of ops applied in order, all or nothing."""
+
     ops: Annotated[list[BoardOp], Meta(min_length=1, max_length=1000)]
-    client_id: ClientId | None = None
-    client_op_id: Annotated[int, Meta(ge=0, le=2**53)] | None = None
+    idempotency: Idempotency | None = None
 
 
 class OpsResult(Struct, kw_only=True):

@@ -23,12 +23,17 @@ class Create(Op, tag="create", frozen=True):
     element: AnyElement
 
 
-class Update(Op, tag="update", frozen=True):
-    """Set and unset (reset to default) individual properties of one element."""
+class ElementChanges(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Properties to set, and properties to reset to their default."""
 
-    id: Id
     set: Annotated[dict[FieldName, Any], Meta(max_length=32)] = {}
     unset: Annotated[tuple[FieldName, ...], Meta(max_length=32)] = ()
+
+
+class Update(Op, ElementChanges, tag="update", frozen=True):
+    """Set and unset individual properties of one element."""
+
+    id: Id
 
 
 class Delete(Op, tag="delete", frozen=True):
@@ -54,12 +59,16 @@ class Reorder(Op, tag="reorder", frozen=True):
     after: Id | None = None
 
 
-class UpdateBoard(Op, tag="board.update", frozen=True):
-    """Change the board's own title, description or tags."""
+class BoardChanges(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """New values for the board's own title, description or tags; absent ones stay."""
 
     title: Annotated[str, Meta(min_length=1, max_length=200)] | UnsetType = UNSET
     description: Text | UnsetType = UNSET
     tags: Tags | UnsetType = UNSET
+
+
+class UpdateBoard(Op, BoardChanges, tag="board.update", frozen=True):
+    """Change the board's own title, description or tags."""
 
 
 BoardOp = Create | Update | Delete | Move | Reorder | UpdateBoard

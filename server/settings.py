@@ -45,4 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             requests_per_second_per_token=float(
                 env.get("JOURNEYBOARD_RATE_PER_TOKEN", defaults.requests_per_second_per_token)
             ),
+            auth_failures_per_minute=int(
+                env.get("JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE", defaults.auth_failures_per_minute)
+            ),
         )

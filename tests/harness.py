@@ -19,7 +19,8 @@ from server.auth import new_token
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
 
-TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")
+TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
+TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")  # even part of a token must never be logged
 # Tests send many requests from one IP; the limits themselves are tested on servers of their own.
 UNLIMITED: dict[str, float] = {
     "requests_per_second_per_ip": 1e6,

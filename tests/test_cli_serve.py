@@ -1,10 +1,6 @@
 """`journeyboard` as a user runs it: real processes, the embedded store, signals."""
 
-import os
-import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,70 +10,8 @@ import psutil
 import pytest
 
 from server.store.embedded import free_port
-
-TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
-
-
-def environment(data: Path, **env: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
-    return {**base, "JOURNEYBOARD_DATA": str(data), **env}
-
-
-def cli(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env=environment(data),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-class Served:
-    """A `journeyboard serve` process, its URL and what it printed at start."""
-
-    def __init__(self, data: Path, **env: str) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
-            env=environment(data, PORT=str(port), **env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def welcome(self) -> str:
-        """The first-start banner, read up to the sign-in line (or nothing once it started)."""
-        assert self.process.stdout is not None
-        lines = []
-        for line in self.process.stdout:
-            lines.append(line)
-            if "Sign in at" in line or "Uvicorn running" in line:
-                break
-        return "".join(lines)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "server exited"
-            try:
-                if httpx.get(f"{self.url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("server did not become ready")
-
-    def stop(self, sig: int = signal.SIGTERM) -> str:
-        self.process.send_signal(sig)
-        output, _ = self.process.communicate(timeout=20)
-        return output
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate(timeout=20)
+from tests.harness import TOKEN
+from tests.processes import Served, cli
 
 
 @pytest.fixture
@@ -151,8 +85,9 @@ def test_user_and_token_commands_work_with_and_without_a_running_server(
 def test_unreachable_database_exits_quickly_with_a_message_naming_it(tmp_path: Path) -> None:
     uri = f"mongodb://admin:s3cret-pass@127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=1000"
     began = time.monotonic()
-    process = Served(tmp_path, MONGODB_URI=uri).process
-    output, _ = process.communicate(timeout=20)
+    served = Served(tmp_path, MONGODB_URI=uri)
+    served.process.wait(timeout=20)
+    output, process = served.output(), served.process
     assert time.monotonic() - began < 15
     assert process.returncode != 0
     assert "cannot reach MongoDB at mongodb://admin:***@127.0.0.1" in output

@@ -98,7 +98,11 @@ async def _authenticate(request: Request) -> Principal:
                 "writes with a session cookie need the X-CSRF-Token header from sign-in",
             )
         return await _principal_of(request, session.user, session.id)
-    raise _unauthenticated(request, "sign in, or send Authorization: Bearer <token>")
+    raise ApiError(
+        "unauthorized",
+        "sign in, or send Authorization: Bearer <token>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def _principal_of(request: Request, name: str, session_id: str | None = None) -> Principal:
@@ -109,6 +113,7 @@ async def _principal_of(request: Request, name: str, session_id: str | None = No
 
 
 def _unauthenticated(request: Request, message: str) -> ApiError:
+    """A refusal of credentials that were presented; repeated ones from one IP are throttled."""
     limits = limiter(request)
     limits.check(limits.failures, client_ip(request))
     return ApiError("unauthorized", message, headers={"WWW-Authenticate": "Bearer"})

@@ -1,7 +1,7 @@
 """Board routes: create, list, read, change, delete, snapshot, ops and element shortcuts."""
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
@@ -11,7 +11,7 @@ from starlette.responses import Response
 from schemas.api import BoardInfo, BoardPage, CreateBoard, OpsRequest, OpsResult, Snapshot
 from schemas.auth import Role
 from schemas.board import AnyElement, Id, Tag
-from schemas.ops import BoardOp, Create, Delete, FieldName, Update, UpdateBoard
+from schemas.ops import BoardChanges, BoardOp, Create, Delete, ElementChanges, Update, UpdateBoard
 from server.api.access import board_access, principal
 from server.api.errors import ApiError, convert, decode
 from server.api.routing import Endpoint, json_response
@@ -28,13 +28,6 @@ class ListQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     q: Annotated[str, Meta(max_length=100)] | None = None
     cursor: Id | None = None
     limit: Annotated[int, Meta(ge=1, le=100)] = 50
-
-
-class ElementChanges(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Properties to set and to reset on one element (PATCH body)."""
-
-    set: Annotated[dict[FieldName, Any], Meta(max_length=32)] = {}
-    unset: Annotated[tuple[FieldName, ...], Meta(max_length=32)] = ()
 
 
 class Opened(msgspec.Struct, frozen=True):
@@ -100,8 +93,8 @@ async def get_board(request: Request) -> Response:
 
 async def patch_board(request: Request) -> Response:
     board = await open_board(request)
-    change = decode(await body_of(request), UpdateBoard)
-    await board.commit([change])
+    changes = decode(await body_of(request), BoardChanges)
+    await board.commit([UpdateBoard(**msgspec.structs.asdict(changes))])
     return json_response(board_info(board.record, board.room.state))
 
 
@@ -127,12 +120,8 @@ async def get_snapshot(request: Request) -> Response:
 async def post_ops(request: Request) -> Response:
     board = await open_board(request)
     body = decode(await body_of(request), OpsRequest)
-    if (body.client_id is None) != (body.client_op_id is None):
-        raise ApiError(
-            "invalid", "send client_id and client_op_id together, or neither", path="$.client_id"
-        )
-    client = (body.client_id, body.client_op_id) if body.client_id is not None else None
-    committed = await board.commit(body.ops, client)  # type: ignore[arg-type]
+    key = body.idempotency
+    committed = await board.commit(body.ops, (key.client_id, key.client_op_id) if key else None)
     result = OpsResult(seq=committed.seq, applied=len(body.ops), duplicate=committed.duplicate)
     return json_response(result)
 
@@ -190,7 +179,7 @@ ENDPOINTS = [
         BOARD,
         patch_board,
         "Change title, description or tags",
-        body=UpdateBoard,
+        body=BoardChanges,
         response=BoardInfo,
     ),
     Endpoint("DELETE", BOARD, delete_board, "Delete a board and its history (owner)", 204),

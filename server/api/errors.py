@@ -45,9 +45,10 @@ async def on_rejected(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes: dict[int, ErrorCode] = {404: "not_found", 413: "too_large"}
+    codes: dict[int, ErrorCode] = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
     code = codes.get(exc.status_code, "bad_request")
-    return error_response(ErrorBody(code=code, message=str(exc.detail)), exc.status_code)
+    body = ErrorBody(code=code, message=str(exc.detail))
+    return error_response(body, exc.status_code, dict(exc.headers or {}))
 
 
 def decode(data: bytes, type_: type[T], path: str = "$") -> T:

@@ -61,7 +61,21 @@ def json_response(value: Any, status: int = 200) -> Response:
 
 
 def routes(endpoints: Sequence[Endpoint]) -> list[Route]:
-    return [Route(e.path, e.handler, methods=[e.method]) for e in endpoints]
+    """One route per path, so a 405 lists every method the path supports in `Allow`."""
+    by_path: dict[str, dict[str, Handler]] = {}
+    for e in endpoints:
+        by_path.setdefault(e.path, {})[e.method] = e.handler
+    return [
+        Route(path, _dispatch(handlers), methods=list(handlers))
+        for path, handlers in by_path.items()
+    ]
+
+
+def _dispatch(handlers: dict[str, Handler]) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        return await handlers["GET" if request.method == "HEAD" else request.method](request)
+
+    return endpoint
 
 
 def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str, Any]:
@@ -108,7 +122,9 @@ def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
     if e.body is not None or e.query is not None:
         errors |= {413, 422} if e.body is not None else {422}
     if e.body is not None:
-        errors |= {401, 409}
+        errors.add(401)
+    if e.method != "GET":
+        errors.add(409)
     error = {"content": {"application/json": {"schema": ref_of[ErrorResponse]}}}
     operation: dict[str, Any] = {
         "summary": e.summary,

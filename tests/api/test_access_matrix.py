@@ -170,7 +170,7 @@ async def test_client_ids_are_scoped_to_their_user(
     """Reusing someone else's client_id + client_op_id neither replays nor blocks their op."""
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         board = await board_for(http, tokens)
-        ids = {"client_id": "shared", "client_op_id": 1}
+        ids = {"idempotency": {"client_id": "shared", "client_op_id": 1}}
         mine = await http.post(
             f"/api/boards/{board}/ops",
             json={**comment("c-ed"), **ids},

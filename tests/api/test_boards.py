@@ -114,16 +114,20 @@ async def test_a_rejected_batch_changes_nothing_and_names_the_op(
 async def test_a_retried_batch_is_applied_once(
     http: httpx.AsyncClient, board: dict[str, Any]
 ) -> None:
-    first = await ops(http, board["id"], node("once"), client_id="script-1", client_op_id=1)
-    again = await ops(http, board["id"], node("once"), client_id="script-1", client_op_id=1)
+    first = await ops(
+        http, board["id"], node("once"), idempotency={"client_id": "script-1", "client_op_id": 1}
+    )
+    again = await ops(
+        http, board["id"], node("once"), idempotency={"client_id": "script-1", "client_op_id": 1}
+    )
     assert again.json() == {**first.json(), "duplicate": True}
     assert [e["id"] for e in (await snapshot(http, board["id"]))["elements"]] == ["once"]
 
 
-async def test_client_id_without_client_op_id_is_invalid(
+async def test_an_idempotency_key_needs_both_parts(
     http: httpx.AsyncClient, board: dict[str, Any]
 ) -> None:
-    response = await ops(http, board["id"], node("x"), client_id="script-1")
+    response = await ops(http, board["id"], node("x"), idempotency={"client_id": "script-1"})
     assert response.status_code == 422
 
 

@@ -57,3 +57,22 @@ class ErrorResponse(Struct, kw_only=True):
     """The body of every non-2xx REST response."""
 
     error: ErrorBody
+
+
+class CloseCode:
+    """Websocket close codes the server uses; 4xxx mirror the HTTP statuses they resemble."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001  # the server is shutting down: reconnect, ideally elsewhere
+    UNSUPPORTED_DATA = 1003  # a binary frame
+    POLICY = 1008  # too many connections, or sustained flooding
+    TOO_BIG = 1009  # a frame over 1 MiB
+    INTERNAL = 1011  # the board failed on the server; reconnect
+    TRY_AGAIN = 1013  # the database is unavailable; reconnect later
+    SLOW_CONSUMER = 4008  # more than 1,000 messages or 1 MiB behind: reconnect and resume
+    UNAUTHORIZED = 4401  # no valid credentials (in time)
+    FORBIDDEN = 4403  # removed from the board while connected
+    NOT_FOUND = 4404  # no such board, or not a member
+    TIMEOUT = 4408  # no message within the heartbeat timeout
+    GONE = 4410  # the board was deleted
+    RATE_LIMITED = 4429  # over the op rate for more than 10 seconds

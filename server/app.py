@@ -3,13 +3,14 @@
 import contextlib
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from server.api import accounts, boards, health, members
 from server.api.access import Limiter
@@ -23,6 +24,7 @@ from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.mongo import Store, StoreError
 from server.sync.room import Rooms
+from server.ws import board_socket
 
 log = logging.getLogger("journeyboard")
 ENDPOINTS = [*health.ENDPOINTS, *accounts.ENDPOINTS, *boards.ENDPOINTS, *members.ENDPOINTS]
@@ -81,6 +83,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             *routes(ENDPOINTS),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/login", login_page, methods=["GET"]),
+            WebSocketRoute("/ws/boards/{board_id}", board_socket),
         ],
         lifespan=lifespan,
         exception_handlers={
@@ -89,6 +92,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             HTTPException: on_http_error,
         },
     )
+    app.state.connections = Counter()
     app.state.limiter = Limiter(
         per_ip=Buckets(settings.requests_per_second_per_ip, settings.requests_burst_per_ip),
         per_user=Buckets(settings.requests_per_second_per_token, settings.requests_burst_per_token),

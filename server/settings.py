@@ -27,6 +27,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     requests_burst_per_token: float = 100.0
     auth_failures_per_minute: int = 10
     session_days: int = 7
+    max_pending_per_board: int = 1000
+    ws_ops_per_second: float = 50.0
+    ws_ops_burst: float = 100.0
+    ws_flood_seconds: float = 10.0
+    ws_max_queued_messages: int = 1000
+    ws_max_queued_bytes: int = 1024 * 1024
+    ws_max_message_bytes: int = 64 * 1024
+    ws_max_frame_bytes: int = 1024 * 1024
+    ws_connections_per_user: int = 20
+    heartbeat_interval: float = 20.0
+    heartbeat_timeout: float = 25.0
+    auth_timeout: float = 5.0
+    presence_hz: float = 20.0
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -45,6 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             requests_per_second_per_token=float(
                 env.get("JOURNEYBOARD_RATE_PER_TOKEN", defaults.requests_per_second_per_token)
             ),
+            allowed_origins=tuple(o for o in env.get("JOURNEYBOARD_ORIGINS", "").split(",") if o),
             auth_failures_per_minute=int(
                 env.get("JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE", defaults.auth_failures_per_minute)
             ),

@@ -9,7 +9,7 @@ low gets 403 naming the role needed.
 import time
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from schemas.auth import Role
 from server.api.errors import ApiError
@@ -31,6 +31,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     admin: bool
     session_id: str | None = None
+    csrf: str | None = None
 
 
 class Limiter:
@@ -52,12 +53,12 @@ class Limiter:
             )
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_ip(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
 
 
-def limiter(request: Request) -> Limiter:
-    found: Limiter = request.app.state.limiter
+def limiter(conn: HTTPConnection) -> Limiter:
+    found: Limiter = conn.app.state.limiter
     return found
 
 
@@ -68,36 +69,30 @@ async def principal(request: Request) -> Principal:
         return cached
     limits = limiter(request)
     limits.check(limits.per_ip, client_ip(request))
-    who = await _authenticate(request)
+    who = await identify(request)
+    if who.csrf is not None and request.method not in SAFE_METHODS:
+        if request.headers.get(CSRF_HEADER) != who.csrf:
+            raise ApiError(
+                "forbidden",
+                "writes with a session cookie need the X-CSRF-Token header from sign-in",
+            )
     limits.check(limits.per_user, who.name)
     request.state.principal = who
     return who
 
 
-async def _authenticate(request: Request) -> Principal:
-    accounts = services(request).accounts
-    header = request.headers.get("authorization")
+async def identify(conn: HTTPConnection, cookie_ok: bool = True) -> Principal:
+    """Who the bearer token or (if `cookie_ok`) the session cookie says the caller is."""
+    header = conn.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
-        record_id = token_id(token.strip()) if scheme.lower() == "bearer" else None
-        record = await accounts.get_token(record_id) if record_id else None
-        now = now_ms()
-        if record is None or not token_valid(token.strip(), record, now):
-            raise _unauthenticated(request, "the bearer token is unknown, expired or revoked")
-        if record.last_used_at is None or now - record.last_used_at > 60_000:
-            await accounts.touch_token(record.id, now)
-        return await _principal_of(request, record.user)
-    cookie = request.cookies.get(SESSION_COOKIE)
+        return await by_token(conn, token.strip() if scheme.lower() == "bearer" else "")
+    cookie = conn.cookies.get(SESSION_COOKIE) if cookie_ok else None
     if cookie is not None:
-        session = await accounts.get_session(digest(cookie))
+        session = await services(conn).accounts.get_session(digest(cookie))
         if session is None or session.expires_at <= now_ms():
-            raise _unauthenticated(request, "the session has expired; sign in again")
-        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != session.csrf:
-            raise ApiError(
-                "forbidden",
-                "writes with a session cookie need the X-CSRF-Token header from sign-in",
-            )
-        return await _principal_of(request, session.user, session.id)
+            raise _unauthenticated(conn, "the session has expired; sign in again")
+        return await _principal_of(conn, session.user, session.id, session.csrf)
     raise ApiError(
         "unauthorized",
         "sign in, or send Authorization: Bearer <token>",
@@ -105,27 +100,43 @@ async def _authenticate(request: Request) -> Principal:
     )
 
 
-async def _principal_of(request: Request, name: str, session_id: str | None = None) -> Principal:
-    user = await services(request).accounts.get_user(name)
+async def by_token(conn: HTTPConnection, token: str) -> Principal:
+    accounts = services(conn).accounts
+    record_id = token_id(token)
+    record = await accounts.get_token(record_id) if record_id else None
+    now = now_ms()
+    if record is None or not token_valid(token, record, now):
+        raise _unauthenticated(conn, "the bearer token is unknown, expired or revoked")
+    if record.last_used_at is None or now - record.last_used_at > 60_000:
+        await accounts.touch_token(record.id, now)
+    return await _principal_of(conn, record.user)
+
+
+async def _principal_of(
+    conn: HTTPConnection, name: str, session_id: str | None = None, csrf: str | None = None
+) -> Principal:
+    user = await services(conn).accounts.get_user(name)
     if user is None:
-        raise _unauthenticated(request, "this account no longer exists")
-    return Principal(name=user.name, admin=user.admin, session_id=session_id)
+        raise _unauthenticated(conn, "this account no longer exists")
+    return Principal(name=user.name, admin=user.admin, session_id=session_id, csrf=csrf)
 
 
-def _unauthenticated(request: Request, message: str) -> ApiError:
+def _unauthenticated(conn: HTTPConnection, message: str) -> ApiError:
     """A refusal of credentials that were presented; repeated ones from one IP are throttled."""
-    limits = limiter(request)
-    limits.check(limits.failures, client_ip(request))
+    limits = limiter(conn)
+    limits.check(limits.failures, client_ip(conn))
     return ApiError("unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def role_on(conn: HTTPConnection, who: Principal, board_id: str) -> Role | None:
+    return "owner" if who.admin else await services(conn).accounts.role(board_id, who.name)
 
 
 async def board_access(request: Request, required: Role) -> tuple[Principal, BoardRecord, Role]:
     """The caller, the board and the caller's role on it, if that role is at least `required`."""
     who = await principal(request)
     record = await board_record(request)
-    role: Role | None = (
-        "owner" if who.admin else await services(request).accounts.role(record.id, who.name)
-    )
+    role = await role_on(request, who, record.id)
     if role is None:
         raise ApiError("not_found", f"no board {record.id!r}", board_id=record.id)
     if not at_least(role, required):

@@ -15,10 +15,11 @@ from schemas.ops import BoardChanges, BoardOp, Create, Delete, ElementChanges, U
 from server.api.access import board_access, principal
 from server.api.errors import ApiError, convert, decode
 from server.api.routing import Endpoint, json_response
-from server.api.services import board_info, body_of, new_board_id, services
+from server.api.services import body_of, new_board_id, services
 from server.board.templates import template_ops
 from server.store.mongo import BoardRecord
-from server.sync.room import Committed, Room, now_ms
+from server.sync.results import Committed
+from server.sync.room import Room, board_info, now_ms
 
 
 class ListQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -68,8 +69,7 @@ async def create_board(request: Request) -> Response:
     board = Opened(who.name, "owner", record, await services(request).rooms.open(record))
     seed = UpdateBoard(title=body.title, description=body.description, tags=body.tags)
     seeded = await board.commit([seed, *template_ops(body.template)])
-    assert seeded.entry is not None
-    record = msgspec.structs.replace(record, updated_at=seeded.entry.at)
+    record = msgspec.structs.replace(record, updated_at=seeded.at)
     return json_response(board_info(record, board.room.state), 201)
 
 
@@ -108,9 +108,8 @@ async def delete_board(request: Request) -> Response:
 
 async def get_snapshot(request: Request) -> Response:
     board = await open_board(request)
-    async with board.room.lock:
-        await board.room.catch_up()
-        state, seq = board.room.state, board.room.seq
+    await board.room.catch_up()
+    state, seq = board.room.state, board.room.seq
     elements = list(state.elements.values())
     return json_response(
         Snapshot(board=board_info(board.record, state), seq=seq, elements=elements)

@@ -4,11 +4,9 @@ import re
 import secrets
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
-from schemas.api import BoardInfo
 from server.api.errors import ApiError, read_body
-from server.board import BoardState
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.mongo import BoardRecord, Store
@@ -26,8 +24,8 @@ class Services(msgspec.Struct, frozen=True, kw_only=True):
     rooms: Rooms
 
 
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
+def services(conn: HTTPConnection) -> Services:
+    found: Services = conn.app.state.services
     return found
 
 
@@ -46,18 +44,3 @@ async def board_record(request: Request) -> BoardRecord:
     if record is None:
         raise ApiError("not_found", f"no board {board_id!r}", board_id=board_id)
     return record
-
-
-def board_info(record: BoardRecord, state: BoardState | None = None) -> BoardInfo:
-    """The board's summary; the live state, when given, is newer than the cached record."""
-    meta = state or record
-    return BoardInfo(
-        id=record.id,
-        title=meta.title,
-        description=meta.description,
-        tags=list(meta.tags),
-        owner=record.owner,
-        template=record.template,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )

@@ -7,11 +7,12 @@ is just bytes to the database.
 """
 
 import re
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import msgspec
 from pymongo import DESCENDING, AsyncMongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -23,16 +24,7 @@ MAJORITY = ReadConcern("majority")
 StoreError = PyMongoError
 
 
-class SeqTaken(Exception):
-    """Another writer committed this seq first: catch up and try the next one."""
-
-
-class DuplicateSubmission(Exception):
-    """This (client_id, client_op_id) is already in the log, at `seq`."""
-
-    def __init__(self, seq: int) -> None:
-        super().__init__(f"already applied at seq {seq}")
-        self.seq = seq
+DUPLICATE_KEY = 11000
 
 
 class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -171,24 +163,30 @@ class Store:
             },
         )
 
-    async def append(self, board_id: str, entry: LogEntry) -> None:
-        """The commit point: write one entry durably, or raise SeqTaken / DuplicateSubmission."""
-        doc = {
-            "board": board_id,
-            "seq": entry.seq,
-            "ops": _encode(entry.ops),
-            "user": entry.user,
-            "at": entry.at,
-            "client_id": entry.client_id,
-            "client_op_id": entry.client_op_id,
-        }
+    async def append(self, board_id: str, entries: Sequence[LogEntry]) -> int:
+        """The commit point: write entries in seq order, durably, in one round trip.
+
+        Returns how many were written: all of them, or the prefix before the first one whose
+        seq or (client_id, client_op_id) another writer holds (catch up, then retry the rest).
+        """
+        docs = [_document(board_id, entry) for entry in entries]
         try:
-            await self.ops.insert_one(doc)
-        except DuplicateKeyError:
-            seq = await self.find_submission(board_id, entry.client_id, entry.client_op_id)
-            if seq is not None:
-                raise DuplicateSubmission(seq) from None
-            raise SeqTaken(entry.seq) from None
+            await self.ops.insert_many(docs, ordered=True)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if not errors or errors[0].get("code") != DUPLICATE_KEY:
+                raise
+            return int(errors[0]["index"])
+        return len(docs)
+
+    async def last_client_op(self, board_id: str, client_id: str) -> int:
+        """The highest client_op_id committed for this client, or -1."""
+        doc = await self.ops.find_one(
+            {"board": board_id, "client_id": client_id},
+            {"client_op_id": 1},
+            sort=[("client_op_id", DESCENDING)],
+        )
+        return int(doc["client_op_id"]) if doc else -1
 
     async def find_submission(self, board_id: str, client_id: str, client_op_id: int) -> int | None:
         doc = await self.ops.find_one(
@@ -198,15 +196,37 @@ class Store:
 
     async def entries_after(self, board_id: str, seq: int) -> list[LogEntry]:
         cursor = self.ops.find({"board": board_id, "seq": {"$gt": seq}}).sort("seq", 1)
-        return [_entry(doc) async for doc in cursor]
+        return [entry_of(doc) async for doc in cursor]
 
 
-def _entry(doc: dict[str, Any]) -> LogEntry:
+def _document(board_id: str, entry: LogEntry) -> dict[str, Any]:
+    return {
+        "board": board_id,
+        "seq": entry.seq,
+        "ops": _encode(entry.ops),
+        "user": entry.user,
+        "at": entry.at,
+        "client_id": entry.client_id,
+        "client_op_id": entry.client_op_id,
+    }
+
+
+def entry_of(doc: dict[str, Any]) -> LogEntry:
+    """A log entry from its document (nx-27017 may hand back numbers as bson Int64)."""
     return LogEntry(
-        seq=doc["seq"],
+        seq=int(doc["seq"]),
         ops=_decode_ops(doc["ops"]),
         user=doc["user"],
-        at=doc["at"],
+        at=int(doc["at"]),
         client_id=doc["client_id"],
-        client_op_id=doc["client_op_id"],
+        client_op_id=int(doc["client_op_id"]),
     )
+
+
+async def watch_ops(store: Store) -> AsyncIterator[tuple[str, LogEntry]]:
+    """Every entry any instance commits from now on, as (board id, entry): the change stream."""
+    pipeline = [{"$match": {"operationType": "insert"}}]
+    async with await store.ops.watch(pipeline) as stream:
+        async for change in stream:
+            doc = change["fullDocument"]
+            yield doc["board"], entry_of(doc)

@@ -1,31 +1,36 @@
 """One room per open board: the single place where a board's ops get a seq and are committed.
 
 The op log is the commit point. A room keeps the board's state in memory as a cache of
-that log, catches up from it before every commit (another server instance may have
-written), and treats a duplicate seq as "someone else was first": catch up, re-apply, retry.
+that log. Submissions queue up and one committer drains them in groups (group commit):
+each is checked by the pure core, the group is written in one insert with consecutive
+seqs, and only then are they acknowledged and broadcast, in seq order, to every session.
+A duplicate seq means another instance was first: catch up from the log and retry.
 """
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import msgspec
 
+from schemas.api import BoardInfo
 from schemas.auth import Role
+from schemas.errors import CloseCode
+from schemas.messages import Left, OpMessage, SnapshotMessage, Welcome
 from schemas.ops import BoardOp, UpdateBoard
-from server.board import BoardState, Context, Limits, apply_batch
+from server.board import BoardState, Context, Limits, Rejected, apply_batch
 from server.board.apply import element_size
 from server.settings import Settings
-from server.store.mongo import (
-    BoardBlob,
-    BoardRecord,
-    DuplicateSubmission,
-    LogEntry,
-    SeqTaken,
-    Store,
-    decode_blob,
-)
+from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, decode_blob
+from server.sync.results import BoardBusy, Committed
+from server.sync.session import Session
+
+log = logging.getLogger("journeyboard.sync")
+encode = msgspec.json.Encoder().encode
 
 # Replaying the log must never refuse an op it once committed, even if limits were lowered.
 REPLAY_LIMITS = Limits(
@@ -36,18 +41,20 @@ REPLAY_LIMITS = Limits(
     max_data_keys=2**62,
 )
 MAX_ATTEMPTS = 50
+MAX_GROUP = 500
+RESUME_LIMIT = 10_000  # further behind than this, a fresh snapshot is cheaper than the ops
 
 
-class Committed(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of a submission: its seq, and whether it had been applied before."""
+@dataclass
+class Pending:
+    """A submission waiting for the committer."""
 
-    seq: int
-    duplicate: bool = False
-    entry: LogEntry | None = None
-
-
-class BoardBusy(Exception):
-    """Other writers kept taking the next seq; the caller may retry."""
+    ops: Sequence[BoardOp]
+    user: str
+    role: Role
+    client_key: str
+    client_op_id: int
+    future: asyncio.Future[Committed] = field(repr=False)
 
 
 def now_ms() -> int:
@@ -56,15 +63,18 @@ def now_ms() -> int:
 
 def replay(state: BoardState, entries: Sequence[LogEntry]) -> BoardState:
     for entry in entries:
-        state = apply_batch(
-            state, entry.ops, Context(user=entry.user, now_ms=entry.at, limits=REPLAY_LIMITS)
-        )
+        state = _replay_one(state, entry)
     return state
 
 
-def state_of(blob: BoardBlob | None, title: str) -> BoardState:
+def _replay_one(state: BoardState, entry: LogEntry) -> BoardState:
+    context = Context(user=entry.user, now_ms=entry.at, limits=REPLAY_LIMITS)
+    return apply_batch(state, entry.ops, context)
+
+
+def state_of(blob: BoardBlob | None) -> BoardState:
     if blob is None:
-        return BoardState(title=title)
+        return BoardState(title="")
     return BoardState(
         title=blob.title,
         description=blob.description,
@@ -75,42 +85,112 @@ def state_of(blob: BoardBlob | None, title: str) -> BoardState:
 
 
 def blob_of(state: BoardState) -> BoardBlob:
+    elements = list(state.elements.values())
     return BoardBlob(
-        title=state.title,
-        description=state.description,
-        tags=state.tags,
-        elements=list(state.elements.values()),
+        title=state.title, description=state.description, tags=state.tags, elements=elements
+    )
+
+
+def board_info(record: BoardRecord, state: BoardState | None = None) -> BoardInfo:
+    """The board's summary; the live state, when given, is newer than the cached record."""
+    meta = state or record
+    return BoardInfo(
+        id=record.id,
+        title=meta.title,
+        description=meta.description,
+        tags=list(meta.tags),
+        owner=record.owner,
+        template=record.template,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def op_message(entry: LogEntry) -> OpMessage:
+    client_id = entry.client_id.partition("/")[2]
+    return OpMessage(
+        seq=entry.seq,
+        user=entry.user,
+        client_id=client_id,
+        client_op_id=entry.client_op_id,
+        at=entry.at,
+        ops=entry.ops,
     )
 
 
 class Room:
-    """A board's state and seq, and the lock that gives its ops one order on this instance."""
+    """A board's state, seq and sessions on this instance, and the committer that orders its ops."""
 
     def __init__(
-        self, board_id: str, store: Store, settings: Settings, state: BoardState, seq: int
+        self, record: BoardRecord, store: Store, settings: Settings, state: BoardState
     ) -> None:
-        self.board_id = board_id
+        self.record = record
+        self.board_id = record.id
         self.store = store
         self.settings = settings
         self.state = state
-        self.seq = seq
-        self.snapshot_seq = seq
+        self.seq = record.snapshot_seq
+        self.snapshot_seq = record.snapshot_seq
         self.lock = asyncio.Lock()
+        self.sessions: set[Session] = set()
+        self.queue: asyncio.Queue[Pending] = asyncio.Queue(settings.max_pending_per_board)
+        self.high_water: dict[str, int] = {}
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def load(cls, record: BoardRecord, store: Store, settings: Settings) -> "Room":
+        """The board from its cached snapshot plus the log after it; never an empty stand-in."""
         blob = decode_blob(record.snapshot) if record.snapshot else None
-        room = cls(record.id, store, settings, state_of(blob, record.title), record.snapshot_seq)
+        room = cls(record, store, settings, state_of(blob))
         await room.catch_up()
         return room
 
-    async def catch_up(self) -> list[LogEntry]:
-        """Apply what the log holds beyond our seq (written by another instance)."""
-        entries = await self.store.entries_after(self.board_id, self.seq)
-        if entries:
-            self.state = replay(self.state, entries)
-            self.seq = entries[-1].seq
-        return entries
+    @property
+    def idle(self) -> bool:
+        return not self.sessions and self.queue.empty() and not self.lock.locked()
+
+    async def catch_up(self) -> None:
+        async with self.lock:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Apply and broadcast what the log holds beyond our seq (another instance wrote it)."""
+        for entry in await self.store.entries_after(self.board_id, self.seq):
+            self._committed(entry, _replay_one(self.state, entry))
+
+    async def remote(self, entry: LogEntry) -> None:
+        """An entry from the change stream: apply it if it is next, catch up if some are missing."""
+        if entry.seq <= self.seq:
+            return
+        async with self.lock:
+            if entry.seq == self.seq + 1:
+                self._committed(entry, _replay_one(self.state, entry))
+            elif entry.seq > self.seq:
+                await self._catch_up()
+
+    def enqueue(
+        self,
+        ops: Sequence[BoardOp],
+        user: str,
+        client_id: str,
+        client_op_id: int,
+        role: Role = "owner",
+    ) -> asyncio.Future[Committed]:
+        """Queue a submission now (so one client's submissions keep their order); await the result.
+
+        Client ids are scoped by user, so nobody can claim (or block) another user's op ids.
+        """
+        future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
+        try:
+            self.queue.put_nowait(
+                Pending(ops, user, role, f"{user}/{client_id}", client_op_id, future)
+            )
+        except asyncio.QueueFull:
+            future.set_exception(BoardBusy("too many submissions are waiting on this board"))
+            return future
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._drain(), name=f"commit {self.board_id}")
+        return future
 
     async def commit(
         self,
@@ -120,49 +200,135 @@ class Room:
         client_op_id: int,
         role: Role = "owner",
     ) -> Committed:
-        """Validate, sequence and durably log one batch; raises Rejected if the core refuses it.
+        return await self.enqueue(ops, user, client_id, client_op_id, role)
 
-        Client ids are scoped by user, so nobody can claim (or block) another user's op ids.
-        """
-        client_id = f"{user}/{client_id}"
-        async with self.lock:
-            seen = await self.store.find_submission(self.board_id, client_id, client_op_id)
-            if seen is not None:
-                return Committed(seq=seen, duplicate=True)
-            for _ in range(MAX_ATTEMPTS):
-                await self.catch_up()
-                at = now_ms()
-                context = Context(user=user, now_ms=at, role=role, limits=self.settings.limits)
-                state = apply_batch(self.state, ops, context)
-                entry = LogEntry(
-                    seq=self.seq + 1,
-                    ops=list(ops),
-                    user=user,
-                    at=at,
-                    client_id=client_id,
-                    client_op_id=client_op_id,
-                )
-                try:
-                    await self.store.append(self.board_id, entry)
-                except SeqTaken:
+    async def _drain(self) -> None:
+        while not self.queue.empty():
+            group = [self.queue.get_nowait() for _ in range(min(MAX_GROUP, self.queue.qsize()))]
+            try:
+                async with self.lock:
+                    await self._commit_group(group)
+            except Exception as error:  # the store failed: nothing in this group was acked
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_exception(error)
+
+    async def _commit_group(self, group: list[Pending]) -> None:
+        remaining = group
+        for _ in range(MAX_ATTEMPTS):
+            await self._catch_up()
+            at = now_ms()
+            state, staged = self.state, list[tuple[Pending, LogEntry, BoardState]]()
+            for pending in remaining:
+                seen = await self._seen(pending)
+                if seen is not None:
+                    pending.future.set_result(Committed(seq=seen, duplicate=True))
                     continue
-                except DuplicateSubmission as duplicate:
-                    return Committed(seq=duplicate.seq, duplicate=True)
-                self.state, self.seq = state, entry.seq
-                await self._maybe_snapshot(ops, at)
-                return Committed(seq=entry.seq, entry=entry)
-        raise BoardBusy(self.board_id)
+                try:
+                    state = apply_batch(state, pending.ops, self._context(pending, at))
+                except Rejected as rejected:
+                    pending.future.set_exception(rejected)
+                    continue
+                entry = LogEntry(
+                    seq=self.seq + len(staged) + 1,
+                    ops=list(pending.ops),
+                    user=pending.user,
+                    at=at,
+                    client_id=pending.client_key,
+                    client_op_id=pending.client_op_id,
+                )
+                staged.append((pending, entry, state))
+            written = await self.store.append(self.board_id, [entry for _, entry, _ in staged])
+            for pending, entry, after in staged[:written]:
+                self._committed(entry, after)
+                pending.future.set_result(Committed(seq=entry.seq, at=at))
+            if written:
+                await self._maybe_snapshot(staged[written - 1][1], at)
+            remaining = [pending for pending, _, _ in staged[written:]]
+            if not remaining:
+                return
+        for pending in remaining:
+            pending.future.set_exception(BoardBusy("other writers kept taking the next seq"))
 
-    async def _maybe_snapshot(self, ops: Sequence[BoardOp], at: int) -> None:
+    def _context(self, pending: Pending, at: int) -> Context:
+        return Context(user=pending.user, now_ms=at, role=pending.role, limits=self.settings.limits)
+
+    async def _seen(self, pending: Pending) -> int | None:
+        """The seq this submission was committed at before, if it was (a retry)."""
+        high = self.high_water.get(pending.client_key)
+        if high is None:
+            high = self.high_water[pending.client_key] = await self.store.last_client_op(
+                self.board_id, pending.client_key
+            )
+        if pending.client_op_id > high:
+            return None
+        return await self.store.find_submission(
+            self.board_id, pending.client_key, pending.client_op_id
+        )
+
+    def _committed(self, entry: LogEntry, state: BoardState) -> None:
+        """Make a committed entry current and send it to every session, in seq order."""
+        self.state, self.seq = state, entry.seq
+        key = entry.client_id
+        if key in self.high_water:
+            self.high_water[key] = max(self.high_water[key], entry.client_op_id)
+        self.broadcast(encode(op_message(entry)).decode())
+
+    def broadcast(self, text: str, skip: Session | None = None) -> None:
+        """Hand one encoded message to every session (each encodes nothing itself)."""
+        for session in list(self.sessions):
+            if session is not skip:
+                session.send(text)
+
+    async def _maybe_snapshot(self, entry: LogEntry, at: int) -> None:
         """Refresh the cached snapshot now and then, and at once when the title or tags change."""
-        meta_changed = any(isinstance(op, UpdateBoard) for op in ops)
+        meta_changed = any(isinstance(op, UpdateBoard) for op in entry.ops)
         if meta_changed or self.seq - self.snapshot_seq >= self.settings.snapshot_every:
             await self.store.save_snapshot(self.board_id, self.seq, blob_of(self.state), at)
             self.snapshot_seq = self.seq
 
+    async def join(self, session: Session, since: int | None) -> None:
+        """Greet a session, bring it to the current seq (snapshot or missed ops), then go live."""
+        async with self.lock:
+            await self._catch_up()
+            session.send_message(
+                Welcome(
+                    board_id=self.board_id,
+                    seq=self.seq,
+                    user=session.user,
+                    role=session.role,
+                    client_id=session.client_id,
+                )
+            )
+            if since is None or since > self.seq or self.seq - since > RESUME_LIMIT:
+                reason = "join" if since is None else "resync"
+                session.send_message(self.snapshot_message(reason))
+            else:
+                for entry in await self.store.entries_after(self.board_id, since):
+                    session.send_message(op_message(entry))
+            for other in self.sessions:
+                if other.presence is not None:
+                    session.send_message(other.presence)
+            self.sessions.add(session)
+
+    def snapshot_message(self, reason: str = "join") -> SnapshotMessage:
+        elements = list(self.state.elements.values())
+        info = board_info(self.record, self.state)
+        return SnapshotMessage(seq=self.seq, board=info, elements=elements, reason=reason)
+
+    def leave(self, session: Session) -> None:
+        if session in self.sessions:
+            self.sessions.discard(session)
+            self.broadcast(encode(Left(client_id=session.client_id, user=session.user)).decode())
+
+    def close_sessions(self, code: int, reason: str, user: str | None = None) -> None:
+        for session in list(self.sessions):
+            if user is None or session.user == user:
+                session.close_soon(code, reason)
+
 
 class Rooms:
-    """The rooms this instance has open, least recently used evicted first."""
+    """The rooms this instance has open; idle ones are evicted, least recently used first."""
 
     def __init__(self, store: Store, settings: Settings, capacity: int = 256) -> None:
         self.store = store
@@ -176,10 +342,47 @@ class Rooms:
             room = self._rooms.get(record.id)
             if room is None:
                 room = self._rooms[record.id] = await Room.load(record, self.store, self.settings)
-                while len(self._rooms) > self.capacity:
-                    self._rooms.popitem(last=False)
+                self._evict()
             self._rooms.move_to_end(record.id)
             return room
 
+    def get(self, board_id: str) -> Room | None:
+        return self._rooms.get(board_id)
+
+    def _evict(self) -> None:
+        for board_id in [b for b, room in self._rooms.items() if room.idle]:
+            if len(self._rooms) <= self.capacity:
+                return
+            del self._rooms[board_id]
+
     def forget(self, board_id: str) -> None:
-        self._rooms.pop(board_id, None)
+        room = self._rooms.pop(board_id, None)
+        if room is not None:
+            room.close_sessions(CloseCode.GONE, "the board was deleted")
+
+    def role_changed(self, board_id: str, user: str, role: Role | None) -> None:
+        """Apply a membership change to that user's live sessions at once."""
+        room = self._rooms.get(board_id)
+        if room is None:
+            return
+        for session in list(room.sessions):
+            if session.user == user:
+                if role is None:
+                    session.close_soon(CloseCode.FORBIDDEN, "you were removed from this board")
+                else:
+                    session.role = role
+
+    async def remote(self, board_id: str, entry: LogEntry) -> None:
+        room = self._rooms.get(board_id)
+        if room is not None:
+            await room.remote(entry)
+
+    async def catch_up_all(self) -> None:
+        """After the change stream was interrupted: fetch whatever it may have missed."""
+        for room in list(self._rooms.values()):
+            with contextlib.suppress(Exception):
+                await room.catch_up()
+
+    def close_all(self) -> None:
+        for room in self._rooms.values():
+            room.close_sessions(CloseCode.GOING_AWAY, "the server is shutting down")

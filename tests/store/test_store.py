@@ -10,7 +10,7 @@ from schemas.board import Node
 from schemas.ops import Create, Update
 from server.board import BoardState
 from server.settings import Settings
-from server.store.mongo import BoardRecord, DuplicateSubmission, LogEntry, SeqTaken, Store
+from server.store.mongo import BoardRecord, LogEntry, Store
 from server.sync.room import Room, blob_of, replay
 
 HOSTILE: list[Any] = [
@@ -53,28 +53,37 @@ async def test_ensure_indexes_is_idempotent(store: Store) -> None:
 @pytest.mark.parametrize("writers", [2, 5, 20])
 async def test_exactly_one_writer_wins_each_seq(store: Store, writers: int) -> None:
     for seq in range(1, 51):
-        results = await asyncio.gather(
-            *(store.append("b", entry(seq, client=f"w{w}", label=f"w{w}")) for w in range(writers)),
-            return_exceptions=True,
+        written = await asyncio.gather(
+            *(
+                store.append("b", [entry(seq, client=f"w{w}", label=f"w{w}")])
+                for w in range(writers)
+            )
         )
-        winners = [i for i, r in enumerate(results) if r is None]
-        assert len(winners) == 1
-        assert all(isinstance(r, SeqTaken) for r in results if r is not None)
+        assert sorted(written) == [0] * (writers - 1) + [1]
         (stored,) = await store.entries_after("b", seq - 1)
-        assert stored.client_id == f"w{winners[0]}"
+        assert stored.client_id == f"w{written.index(1)}"
 
 
-async def test_a_resubmission_is_reported_with_its_original_seq(store: Store) -> None:
-    await store.append("b", entry(1, client="c", client_op_id=7))
-    with pytest.raises(DuplicateSubmission) as caught:
-        await store.append("b", entry(2, client="c", client_op_id=7))
-    assert caught.value.seq == 1
-    assert [e.seq for e in await store.entries_after("b", 0)] == [1]
+async def test_a_group_is_written_up_to_the_first_taken_seq(store: Store) -> None:
+    assert await store.append("b", [entry(2, client="other")]) == 1
+    assert await store.append("b", [entry(1), entry(2), entry(3)]) == 1
+    assert [(e.seq, e.client_id) for e in await store.entries_after("b", 0)] == [
+        (1, "c"),
+        (2, "other"),
+    ]
+
+
+async def test_a_resubmission_cannot_be_written_twice(store: Store) -> None:
+    assert await store.append("b", [entry(1, client="c", client_op_id=7)]) == 1
+    assert await store.append("b", [entry(2, client="c", client_op_id=7)]) == 0
+    assert await store.find_submission("b", "c", 7) == 1
+    assert await store.last_client_op("b", "c") == 7
+    assert await store.last_client_op("b", "nobody") == -1
 
 
 async def test_entries_come_back_in_seq_order(store: Store) -> None:
     for seq in (3, 1, 2):
-        await store.append("b", entry(seq))
+        await store.append("b", [entry(seq)])
     assert [e.seq for e in await store.entries_after("b", 1)] == [2, 3]
 
 
@@ -82,7 +91,7 @@ async def test_entries_come_back_in_seq_order(store: Store) -> None:
 async def test_operator_shaped_values_are_stored_as_data(store: Store, value: Any) -> None:
     op = Create(element=Node(id="n", data={"v": value, "$where": value, "a.b": value}))
     await store.append(
-        "b", LogEntry(seq=1, ops=[op], user="u", at=0, client_id="c", client_op_id=1)
+        "b", [LogEntry(seq=1, ops=[op], user="u", at=0, client_id="c", client_op_id=1)]
     )
     (stored,) = await store.entries_after("b", 0)
     assert stored.ops == [op]
@@ -112,7 +121,7 @@ async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
     room = await Room.load(record(), store, Settings())
     for i in range(30):
         ops = [Create(element=Node(id=f"n{i}")), Update(id=f"n{i // 2}", set={"label": f"v{i}"})]
-        await room.commit(ops, "u", "c", i)
+        assert (await room.commit(ops, "u", "c", i)).seq == i + 1
     full = replay(BoardState(title="t"), await store.entries_after("b1", 0))
     for cached_seq in (0, 10, 30):
         log = await store.entries_after("b1", 0)

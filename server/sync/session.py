@@ -1,0 +1,258 @@
+"""One connected client: its outbox, heartbeat, rates and presence; no board rules live here.
+
+The session talks to its transport through a two-method Channel, so the same code serves
+any websocket server; server/ws.py adapts Starlette's.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Protocol
+
+import msgspec
+
+from schemas.auth import Role
+from schemas.errors import CloseCode
+from schemas.messages import (
+    Ack,
+    AnyClientMessage,
+    Auth,
+    Error,
+    Ping,
+    Pong,
+    Presence,
+    Reject,
+    ServerMessage,
+    ServerPing,
+    ServerPong,
+    SetPresence,
+    Submit,
+)
+from server.board import Rejected
+from server.board.apply import invalid
+from server.ratelimit import Buckets
+from server.settings import Settings
+from server.sync.results import BoardBusy, Committed
+
+if TYPE_CHECKING:
+    from server.sync.room import Room
+
+encode = msgspec.json.Encoder().encode
+decode_message = msgspec.json.Decoder(AnyClientMessage).decode
+COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#469990")
+
+
+class Channel(Protocol):
+    """What a session needs from a websocket."""
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+def color_of(user: str) -> str:
+    return COLORS[hashlib.sha256(user.encode()).digest()[0] % len(COLORS)]
+
+
+class Session:
+    """A client on a board: it queues what the room broadcasts and answers what the client sends."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        room: "Room",
+        user: str,
+        role: Role,
+        client_id: str,
+        settings: Settings,
+    ) -> None:
+        self.channel = channel
+        self.room = room
+        self.user = user
+        self.role = role
+        self.client_id = client_id
+        self.settings = settings
+        self.presence: Presence | None = None
+        self.closing: tuple[int, str] | None = None
+        self.last_heard = time.monotonic()
+        self._outbox: deque[str] = deque()
+        self._outbox_bytes = 0
+        self._wakeup = asyncio.Event()
+        self.closed = asyncio.Event()
+        self._rate = Buckets(settings.ws_ops_per_second, settings.ws_ops_burst)
+        self._limited_since: float | None = None
+        self._last_presence = 0.0
+        self._presence_timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, text: str) -> None:
+        """Queue an encoded message; a client too far behind is dropped, never buffered."""
+        if self.closing is not None:
+            return
+        if (
+            len(self._outbox) >= self.settings.ws_max_queued_messages
+            or self._outbox_bytes + len(text) > self.settings.ws_max_queued_bytes
+        ):
+            self.close_soon(
+                CloseCode.SLOW_CONSUMER, "too far behind; reconnect and resume from your seq"
+            )
+            return
+        self._outbox.append(text)
+        self._outbox_bytes += len(text)
+        self._wakeup.set()
+
+    def send_message(self, message: ServerMessage) -> None:
+        self.send(encode(message).decode())
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close after nothing more is sent; the writer does it."""
+        if self.closing is None:
+            self.closing = (code, reason)
+            self._outbox.clear()
+            self._wakeup.set()
+            self.closed.set()
+
+    async def run_writer(self) -> None:
+        """Send queued messages in order, and the close frame once closing."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._outbox and self.closing is None:
+                text = self._outbox.popleft()
+                self._outbox_bytes -= len(text)
+                await self.channel.send(text)
+            if self.closing is not None:
+                with contextlib.suppress(Exception):
+                    await self.channel.close(*self.closing)
+                return
+
+    async def run_heartbeat(self) -> None:
+        """Ping every interval; close a client that has said nothing for interval + timeout."""
+        interval, timeout = self.settings.heartbeat_interval, self.settings.heartbeat_timeout
+        while self.closing is None:
+            await asyncio.sleep(interval)
+            if time.monotonic() - self.last_heard > interval + timeout:
+                self.close_soon(CloseCode.TIMEOUT, "no message within the heartbeat timeout")
+                return
+            self.send_message(ServerPing())
+
+    def receive(self, text: str) -> None:
+        """Handle one frame from the client."""
+        self.last_heard = time.monotonic()
+        if len(text) > self.settings.ws_max_message_bytes:
+            limit = self.settings.ws_max_message_bytes
+            self.send_message(
+                Error(
+                    code="too_large",
+                    message=f"messages are limited to {limit} bytes",
+                    details={"limit": limit},
+                )
+            )
+            return
+        try:
+            message = decode_message(text)
+        except msgspec.ValidationError as error:
+            rejected = invalid(error, "$")
+            self.send_message(
+                Error(code="invalid", message=rejected.message, details=rejected.details)
+            )
+            return
+        except (msgspec.DecodeError, RecursionError) as error:
+            self.send_message(Error(code="bad_request", message=f"not valid JSON: {error}"))
+            return
+        match message:
+            case Submit():
+                self._submit(message)
+            case SetPresence():
+                self._set_presence(message)
+            case Ping():
+                self.send_message(ServerPong())
+            case Pong():
+                pass
+            case Auth():
+                self.send_message(Error(code="bad_request", message="already authenticated"))
+
+    def _submit(self, message: Submit) -> None:
+        now = time.monotonic()
+        wait = self._rate.take("ops", now)
+        if wait:
+            self._limited_since = self._limited_since or now
+            if now - self._limited_since > self.settings.ws_flood_seconds:
+                self.close_soon(CloseCode.RATE_LIMITED, "over the op rate for too long")
+                return
+            self.send_message(
+                Reject(
+                    client_op_id=message.client_op_id,
+                    code="rate_limited",
+                    message="too many submissions; slow down",
+                    details={"retry_after_ms": round(wait * 1000)},
+                )
+            )
+            return
+        self._limited_since = None
+        future = self.room.enqueue(
+            message.ops, self.user, self.client_id, message.client_op_id, self.role
+        )
+        task = asyncio.create_task(self._answer(message.client_op_id, future))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, client_op_id: int, future: asyncio.Future[Committed]) -> None:
+        try:
+            committed = await future
+        except Rejected as rejected:
+            self.send_message(
+                Reject(
+                    client_op_id=client_op_id,
+                    code=rejected.code,
+                    message=rejected.message,
+                    details=rejected.details,
+                )
+            )
+        except BoardBusy as busy:
+            self.send_message(Reject(client_op_id=client_op_id, code="busy", message=str(busy)))
+        except Exception:
+            self.send_message(
+                Reject(
+                    client_op_id=client_op_id,
+                    code="unavailable",
+                    message="the database did not answer; resend later with the same client_op_id",
+                )
+            )
+        else:
+            self.send_message(
+                Ack(client_op_id=client_op_id, seq=committed.seq, duplicate=committed.duplicate)
+            )
+
+    def _set_presence(self, message: SetPresence) -> None:
+        self.presence = Presence(
+            client_id=self.client_id,
+            user=self.user,
+            color=color_of(self.user),
+            cursor=message.cursor,
+            selection=message.selection,
+        )
+        if self._presence_timer is not None:
+            return
+        delay = self._last_presence + 1 / self.settings.presence_hz - time.monotonic()
+        if delay <= 0:
+            self._flush_presence()
+        else:
+            self._presence_timer = asyncio.get_running_loop().call_later(
+                delay, self._flush_presence
+            )
+
+    def _flush_presence(self) -> None:
+        """Send the latest presence: updates faster than presence_hz coalesce into one."""
+        self._presence_timer = None
+        self._last_presence = time.monotonic()
+        if self.presence is not None and self.closing is None:
+            self.room.broadcast(encode(self.presence).decode(), skip=self)
+
+    def stop(self) -> None:
+        if self._presence_timer is not None:
+            self._presence_timer.cancel()
+        for task in self._tasks:
+            task.cancel()

@@ -1,0 +1,162 @@
+"""The websocket endpoint: check who is connecting and from where, then hand over to the room.
+
+Credentials: `Authorization: Bearer` on the handshake (scripts, SDK), the session cookie
+(browsers, only with an allowed Origin), or an `auth` message as the first frame. Never a
+token in the URL. No board rules live here.
+"""
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+from collections import Counter
+
+import msgspec
+from starlette.websockets import WebSocket
+
+from schemas.errors import CloseCode
+from schemas.messages import Auth
+from server.api.access import Principal, by_token, client_ip, identify, limiter, role_on
+from server.api.errors import ApiError
+from server.api.services import services
+from server.settings import Settings
+from server.sync.session import Session
+
+log = logging.getLogger("journeyboard.ws")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_decode_auth = msgspec.json.Decoder(Auth).decode
+
+
+class StarletteChannel:
+    """A Session's view of a Starlette websocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+
+    async def send(self, text: str) -> None:
+        await self.websocket.send_text(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.websocket.close(code, reason)
+
+
+def origin_allowed(websocket: WebSocket, origin: str, settings: Settings) -> bool:
+    """The server's own origin, or one configured in JOURNEYBOARD_ORIGINS."""
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    own = f"{scheme}://{websocket.headers.get('host', '')}"
+    return origin == own or origin in settings.allowed_origins
+
+
+async def board_socket(websocket: WebSocket) -> None:
+    """Bridge one client socket to its board's room."""
+    settings = services(websocket).settings
+    origin = websocket.headers.get("origin")
+    if origin is not None and not origin_allowed(websocket, origin, settings):
+        log.warning("refused a websocket handshake from origin %r", origin[:100])
+        await websocket.close(CloseCode.POLICY)  # before accept: the client gets HTTP 403
+        return
+    try:
+        limiter(websocket).check(limiter(websocket).per_ip, client_ip(websocket))
+        who = (
+            await identify(websocket, cookie_ok=origin is not None)
+            if _has_credentials(websocket)
+            else None
+        )
+    except ApiError as error:
+        await websocket.close(
+            CloseCode.POLICY if error.body.code == "rate_limited" else CloseCode.UNAUTHORIZED
+        )
+        return
+    await websocket.accept()
+    who = who or await _first_message_auth(websocket, settings)
+    if who is not None:
+        await _serve(websocket, who, settings)
+
+
+def _has_credentials(websocket: WebSocket) -> bool:
+    return "authorization" in websocket.headers or "jb_session" in websocket.cookies
+
+
+async def _first_message_auth(websocket: WebSocket, settings: Settings) -> Principal | None:
+    """Read one frame (at most 64 KiB, within the auth timeout) and authenticate with it."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), settings.auth_timeout)
+        text = message.get("text") or ""
+        if len(text) > settings.ws_max_message_bytes:
+            raise ValueError("too large")
+        return await by_token(websocket, _decode_auth(text).token)
+    except (TimeoutError, ValueError, msgspec.MsgspecError, ApiError):
+        with contextlib.suppress(Exception):
+            await websocket.close(CloseCode.UNAUTHORIZED, "authenticate with a token first")
+        return None
+
+
+async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> None:
+    found = services(websocket)
+    board_id = websocket.path_params["board_id"]
+    record = await found.store.get_board(board_id) if _ID.match(board_id) else None
+    role = await role_on(websocket, who, board_id) if record else None
+    if record is None or role is None:
+        await websocket.close(CloseCode.NOT_FOUND, "no such board")
+        return
+    connections: Counter[str] = websocket.app.state.connections
+    if connections[who.name] >= settings.ws_connections_per_user:
+        await websocket.close(CloseCode.POLICY, "too_many_connections")
+        return
+    connections[who.name] += 1
+    try:
+        room = await found.rooms.open(record)
+        session = Session(
+            StarletteChannel(websocket), room, who.name, role, _client_id(websocket), settings
+        )
+        await room.join(session, _since(websocket))
+        await _pump(websocket, session)
+    finally:
+        connections[who.name] -= 1
+
+
+async def _pump(websocket: WebSocket, session: Session) -> None:
+    """Run reader, writer and heartbeat until one side closes; then stop the others."""
+    tasks = {
+        asyncio.create_task(_read(websocket, session)),
+        asyncio.create_task(session.run_writer()),
+        asyncio.create_task(session.run_heartbeat()),
+        asyncio.create_task(_grace_after_close(session)),
+    }
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        session.room.leave(session)
+        session.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _read(websocket: WebSocket, session: Session) -> None:
+    while session.closing is None:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is None:
+            session.close_soon(CloseCode.UNSUPPORTED_DATA, "send JSON text frames")
+            continue
+        session.receive(message["text"])
+    await asyncio.Event().wait()  # the writer is sending the close frame; let it finish
+
+
+async def _grace_after_close(session: Session) -> None:
+    """A client that reads nothing cannot receive our close frame: give up on it after 2 s."""
+    await session.closed.wait()
+    await asyncio.sleep(2)
+
+
+def _client_id(websocket: WebSocket) -> str:
+    given = websocket.query_params.get("client_id", "")
+    return given if _ID.match(given) else secrets.token_hex(8)
+
+
+def _since(websocket: WebSocket) -> int | None:
+    value = websocket.query_params.get("since", "")
+    return int(value) if value.isdigit() and len(value) < 16 else None

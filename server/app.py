@@ -1,11 +1,14 @@
 """The Starlette application: wires the store, the rooms and the routes together."""
 
+import asyncio
 import contextlib
 import logging
 import re
+from typing import Any
 from collections import Counter
 from collections.abc import AsyncIterator
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,6 +26,7 @@ from server.ratelimit import Buckets
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.mongo import Store, StoreError
+from server.sync.bus import follow_commits
 from server.sync.room import Rooms
 from server.ws import board_socket
 
@@ -57,6 +61,23 @@ async def open_store(settings: Settings, mongodb_uri: str) -> Store:
     return store
 
 
+def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn.Config:
+    """Uvicorn's settings for our app, the same in `journeyboard serve`, tests and benchmarks.
+
+    Frames over 1 MiB are refused (close 1009) and permessage-deflate is off, so no
+    compressed frame can inflate into a memory bomb.
+    """
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=None,  # heartbeats are ours, at app level, the same under every --ws
+        **options,
+    )
+
+
 def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     """Build the app for one database; the client is opened and checked at start-up."""
 
@@ -65,12 +86,15 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         store = await open_store(settings, mongodb_uri)
         people = Accounts(store.db)
         await people.ensure_indexes()
-        app.state.services = Services(
-            settings=settings, store=store, accounts=people, rooms=Rooms(store, settings)
-        )
+        rooms = Rooms(store, settings)
+        app.state.services = Services(settings=settings, store=store, accounts=people, rooms=rooms)
+        follower = asyncio.create_task(follow_commits(store, rooms), name="follow commits")
         try:
             yield
         finally:
+            rooms.close_all()
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
             await store.close()
 
     spec = openapi(ENDPOINTS, "Journeyboard", VERSION)

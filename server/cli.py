@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import msgspec
 import uvicorn
 
-from server.app import DatabaseUnreachable, create_app, open_store, redact
+from server.app import DatabaseUnreachable, create_app, open_store, redact, server_config
 from server.auth import hash_password, new_secret, new_token, token_id
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
@@ -136,10 +136,7 @@ def serve(settings: Settings) -> int:
         if welcome:
             print(welcome, flush=True)
         app = create_app(settings, uri)
-        config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="info", ws_max_size=1024 * 1024
-        )
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(server_config(app, settings, log_level="info"))
         server.run()
         return 0 if server.started else 1
 

@@ -14,7 +14,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from server.api.services import Services
-from server.app import create_app
+from server.app import create_app, server_config
 from server.auth import new_token
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
@@ -74,8 +74,7 @@ async def running_server(settings: Settings, mongodb_uri: str) -> AsyncIterator[
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="info", ws_max_size=1024 * 1024, log_config=None)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, settings, log_level="info", log_config=None))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

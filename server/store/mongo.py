@@ -6,6 +6,7 @@ msgspec-encoded blob per document, so an operator-shaped or dotted key in a `dat
 is just bytes to the database.
 """
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -188,6 +189,19 @@ class Store:
         )
         return int(doc["client_op_id"]) if doc else -1
 
+    @contextlib.asynccontextmanager
+    async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, LogEntry]]]:
+        """Every entry any instance commits from the moment this opens: the change stream."""
+        pipeline = [{"$match": {"operationType": "insert"}}]
+        async with await self.ops.watch(pipeline) as stream:
+
+            async def changes() -> AsyncIterator[tuple[str, LogEntry]]:
+                async for change in stream:
+                    doc = change["fullDocument"]
+                    yield doc["board"], entry_of(doc)
+
+            yield changes()
+
     async def find_submission(self, board_id: str, client_id: str, client_op_id: int) -> int | None:
         doc = await self.ops.find_one(
             {"board": board_id, "client_id": client_id, "client_op_id": client_op_id}, {"seq": 1}
@@ -203,7 +217,7 @@ def _document(board_id: str, entry: LogEntry) -> dict[str, Any]:
     return {
         "board": board_id,
         "seq": entry.seq,
-        "ops": _encode(entry.ops),
+        "ops": _encode(entry.ops).decode(),  # text: nx-27017's change stream mangles binary
         "user": entry.user,
         "at": entry.at,
         "client_id": entry.client_id,
@@ -221,12 +235,3 @@ def entry_of(doc: dict[str, Any]) -> LogEntry:
         client_id=doc["client_id"],
         client_op_id=int(doc["client_op_id"]),
     )
-
-
-async def watch_ops(store: Store) -> AsyncIterator[tuple[str, LogEntry]]:
-    """Every entry any instance commits from now on, as (board id, entry): the change stream."""
-    pipeline = [{"$match": {"operationType": "insert"}}]
-    async with await store.ops.watch(pipeline) as stream:
-        async for change in stream:
-            doc = change["fullDocument"]
-            yield doc["board"], entry_of(doc)

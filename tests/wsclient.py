@@ -1,0 +1,105 @@
+"""A websocket client for tests: connects like any frontend and records what it receives."""
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.harness import RunningServer
+
+
+def ws_url(server_url: str, board_id: str, **params: Any) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
+    return f"{server_url.replace('http', 'ws', 1)}/ws/boards/{board_id}" + (
+        f"?{query}" if query else ""
+    )
+
+
+class Client:
+    """One connection to a board; `inbox` keeps every message not yet taken."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.deferred: deque[dict[str, Any]] = deque()
+        self.reader = asyncio.create_task(self._read())
+        self.close_code: int | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        board_id: str,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> "Client":
+        all_headers = dict(headers or {}) | ({"Authorization": f"Bearer {token}"} if token else {})
+        connection = await connect(
+            ws_url(url, board_id, **params),
+            additional_headers=all_headers,
+            proxy=None,
+            ping_interval=None,
+            max_size=None,
+        )
+        return cls(connection)
+
+    async def _read(self) -> None:
+        try:
+            async for text in self.connection:
+                await self.inbox.put(json.loads(text))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.connection.close_code
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(message))
+
+    async def next(self, *types: str, timeout: float = 10) -> dict[str, Any]:
+        """The next message of one of `types` (any type if none); others before it are dropped."""
+        while True:
+            message = await self._take(timeout)
+            if not types or message["type"] in types:
+                return message
+
+    async def _take(self, timeout: float) -> dict[str, Any]:
+        if self.deferred:
+            return self.deferred.popleft()
+        return await asyncio.wait_for(self.inbox.get(), timeout)
+
+    async def submit(self, client_op_id: int, *ops: dict[str, Any]) -> dict[str, Any]:
+        """Send ops and wait for this submission's ack or reject; other messages stay queued."""
+        await self.send({"type": "submit", "client_op_id": client_op_id, "ops": list(ops)})
+        skipped: list[dict[str, Any]] = []
+        while True:
+            message = await self._take(10)
+            if message["type"] in ("ack", "reject") and message["client_op_id"] == client_op_id:
+                self.deferred.extendleft(reversed(skipped))
+                return message
+            skipped.append(message)
+
+    async def closed(self, timeout: float = 10) -> int | None:
+        """Wait for the server to close the connection; its close code."""
+        await asyncio.wait_for(asyncio.shield(self.reader), timeout)
+        return self.close_code
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+        self.reader.cancel()
+
+
+async def joined(
+    server: RunningServer, board_id: str, token: str, **params: Any
+) -> tuple[Client, dict[str, Any], dict[str, Any]]:
+    """A client that has read its welcome and (unless it resumes with `since`) its snapshot."""
+    client = await Client.open(server.url, board_id, token, **params)
+    welcome = await client.next()
+    assert welcome["type"] == "welcome", welcome
+    snapshot = await client.next() if params.get("since") is None else {}
+    return client, welcome, snapshot

@@ -4,9 +4,9 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette

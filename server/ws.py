@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 from schemas.errors import CloseCode
 from schemas.messages import Auth
 from server.api.access import Principal, by_token, client_ip, identify, limiter, role_on
-from server.api.errors import ApiError
+from server.api.errors import ApiError, error_response
 from server.api.services import services
 from server.settings import Settings
 from server.sync.session import Session
@@ -54,28 +54,48 @@ async def board_socket(websocket: WebSocket) -> None:
     origin = websocket.headers.get("origin")
     if origin is not None and not origin_allowed(websocket, origin, settings):
         log.warning("refused a websocket handshake from origin %r", origin[:100])
-        await websocket.close(CloseCode.POLICY)  # before accept: the client gets HTTP 403
+        await _deny(websocket, ApiError("forbidden", "this Origin may not open board sockets"))
         return
     try:
         limiter(websocket).check(limiter(websocket).per_ip, client_ip(websocket))
-        who = (
-            await identify(websocket, cookie_ok=origin is not None)
-            if _has_credentials(websocket)
-            else None
-        )
     except ApiError as error:
-        await websocket.close(
-            CloseCode.POLICY if error.body.code == "rate_limited" else CloseCode.UNAUTHORIZED
-        )
+        await _deny(websocket, error)
         return
     await websocket.accept()
+    try:
+        who = await _handshake_identity(websocket, cookie_ok=origin is not None)
+    except _Closed:
+        return
     who = who or await _first_message_auth(websocket, settings)
     if who is not None:
         await _serve(websocket, who, settings)
 
 
-def _has_credentials(websocket: WebSocket) -> bool:
-    return "authorization" in websocket.headers or "jb_session" in websocket.cookies
+async def _deny(websocket: WebSocket, error: ApiError) -> None:
+    """Refuse the handshake with an HTTP error body (or a bare 403 where the server can't)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(
+            error_response(error.body, error.status, error.headers)
+        )
+    else:
+        await websocket.close(CloseCode.POLICY)
+
+
+async def _handshake_identity(websocket: WebSocket, cookie_ok: bool) -> Principal | None:
+    """The caller named by the handshake's credentials (None if it carried none)."""
+    has_cookie = cookie_ok and "jb_session" in websocket.cookies
+    if "authorization" not in websocket.headers and not has_cookie:
+        return None
+    try:
+        return await identify(websocket, cookie_ok=cookie_ok)
+    except ApiError as error:
+        code = CloseCode.POLICY if error.body.code == "rate_limited" else CloseCode.UNAUTHORIZED
+        await websocket.close(code, error.body.message)
+        raise _Closed from None
+
+
+class _Closed(Exception):
+    """The connection was closed during the handshake; nothing more to do."""
 
 
 async def _first_message_auth(websocket: WebSocket, settings: Settings) -> Principal | None:

@@ -148,7 +148,11 @@ async def test_a_rejected_submission_is_typed_and_the_connection_stays_usable(
             '{"type": "submit", "client_op_id": 1, "ops": [{"op": "create", "element": {"kind": "node", "id": {"$gt": ""}}}]}',
             "invalid",
         ),
-        ('{"type": "submit", "client_op_id": 1, "ops": [{"op": "create", "element": {"kind": "node", "id": "n", "data": ' + '{"a":' * 12_000, "bad_request"),
+        (
+            '{"type": "submit", "client_op_id": 1, "ops": [{"op": "create", "element": {"kind": "node", "id": "n", "data": '
+            + '{"a":' * 12_000,
+            "bad_request",
+        ),
     ],
 )
 async def test_malformed_messages_get_a_typed_error_and_change_nothing(
@@ -169,7 +173,9 @@ async def test_a_message_over_64_kib_is_too_large_but_not_fatal(
     server: RunningServer, owner: str, board_id: str
 ) -> None:
     client, _, _ = await joined(server, board_id, owner)
-    await client.send({"type": "submit", "client_op_id": 1, "ops": [node("big", text="x" * 70_000)]})
+    await client.send(
+        {"type": "submit", "client_op_id": 1, "ops": [node("big", text="x" * 70_000)]}
+    )
     error = await client.next("error")
     assert (error["code"], error["details"]["limit"]) == ("too_large", 65536)
     assert (await client.submit(2, node("small")))["seq"] == 2

@@ -1,0 +1,183 @@
+"""Who may open a board's socket, from where, and what happens when their rights change."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from server.auth import hash_password
+from tests.harness import RunningServer, bearer, running_server, settings_for_tests, user_with_token
+from tests.wsclient import Client, joined, ws_url
+
+
+@pytest.fixture(scope="module")
+async def quick(mongodb_uri: str) -> AsyncIterator[RunningServer]:
+    """A server with short timeouts and small caps, so limits show in seconds."""
+    settings = settings_for_tests(
+        heartbeat_interval=0.5, heartbeat_timeout=0.5, auth_timeout=1.0, ws_connections_per_user=3,
+        ws_ops_per_second=20, ws_ops_burst=20, ws_flood_seconds=1.0, presence_hz=5,
+    )  # fmt: skip
+    async with running_server(settings, mongodb_uri) as running:
+        yield running
+
+
+async def new_board(server: RunningServer, token: str) -> str:
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+        return str((await http.post("/api/boards", json={"title": "Secure"})).json()["id"])
+
+
+async def invite(
+    server: RunningServer, owner: str, board: str, user: str, role: str | None
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(owner)) as http:
+        path = f"/api/boards/{board}/members/{user}"
+        response = await (http.put(path, json={"role": role}) if role else http.delete(path))
+        assert response.status_code in (200, 204), response.text
+
+
+async def handshake_status(server: RunningServer, board: str, **headers: str) -> int:
+    try:
+        async with connect(ws_url(server.url, board), additional_headers=headers, proxy=None):
+            return 101
+    except InvalidStatus as refused:
+        return refused.response.status_code
+
+
+async def test_foreign_origins_are_refused_at_the_handshake(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "origin-owner")
+    board = await new_board(quick, owner)
+    auth = {"Authorization": f"Bearer {owner}"}
+    assert await handshake_status(quick, board, Origin="https://evil.example", **auth) == 403
+    assert await handshake_status(quick, board, Origin="null", **auth) == 403
+    own = quick.url.replace("http://", "")
+    assert await handshake_status(quick, board, Origin=f"http://{own}", **auth) == 101
+    assert await handshake_status(quick, board, **auth) == 101
+
+
+async def test_a_session_cookie_needs_an_allowed_origin(quick: RunningServer) -> None:
+    await user_with_token(quick.accounts, "cookie-user")
+    await quick.accounts.set_password("cookie-user", hash_password("long enough password"))
+    async with httpx.AsyncClient(base_url=quick.url) as http:
+        login = await http.post(
+            "/api/login", json={"name": "cookie-user", "password": "long enough password"}
+        )
+        cookie = f"jb_session={login.cookies['jb_session']}"
+        board = (
+            await http.post(
+                "/api/boards",
+                json={"title": "c"},
+                headers={"X-CSRF-Token": login.json()["csrf_token"]},
+            )
+        ).json()["id"]
+    own = "http://" + quick.url.replace("http://", "")
+    with_origin = await Client.open(quick.url, board, headers={"Cookie": cookie, "Origin": own})
+    assert (await with_origin.next())["user"] == "cookie-user"
+    await with_origin.close()
+    without_origin = await Client.open(quick.url, board, headers={"Cookie": cookie})
+    assert await without_origin.closed() == 4401, (
+        "no Origin: the cookie is not used; auth times out"
+    )
+
+
+@pytest.mark.parametrize("token", [None, "jb_0000000000000000_" + "x" * 43, "nonsense"])
+async def test_missing_or_bad_credentials_close_with_4401(
+    quick: RunningServer, token: str | None
+) -> None:
+    owner = await user_with_token(quick.accounts, "cred-owner")
+    board = await new_board(quick, owner)
+    client = await Client.open(quick.url, board, token)
+    assert await client.closed(5) == 4401
+    assert client.inbox.empty()
+
+
+async def test_a_token_in_the_first_message_authenticates(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "first-msg")
+    board = await new_board(quick, owner)
+    client = await Client.open(quick.url, board)
+    await client.send({"type": "auth", "token": owner})
+    assert (await client.next())["user"] == "first-msg"
+    await client.close()
+
+
+async def test_non_members_and_unknown_boards_look_the_same(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "nm-owner")
+    stranger = await user_with_token(quick.accounts, "nm-stranger")
+    board = await new_board(quick, owner)
+    codes = [
+        await (await Client.open(quick.url, b, stranger)).closed() for b in (board, "nosuchboard")
+    ]
+    assert codes == [4404, 4404]
+
+
+async def test_viewers_cannot_edit_over_the_socket(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "v-owner")
+    viewer = await user_with_token(quick.accounts, "v-viewer")
+    board = await new_board(quick, owner)
+    await invite(quick, owner, board, "v-viewer", "viewer")
+    client, welcome, _ = await joined(quick, board, viewer)
+    assert welcome["role"] == "viewer"
+    reject = await client.submit(1, {"op": "create", "element": {"kind": "node", "id": "n"}})
+    assert (reject["code"], reject["details"]["required_role"]) == ("forbidden", "editor")
+    await client.close()
+
+
+async def test_a_removed_member_is_disconnected_within_a_second(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "r-owner")
+    editor = await user_with_token(quick.accounts, "r-editor")
+    board = await new_board(quick, owner)
+    await invite(quick, owner, board, "r-editor", "editor")
+    client, _, _ = await joined(quick, board, editor)
+    await invite(quick, owner, board, "r-editor", None)
+    assert await client.closed(1.0) == 4403
+
+
+async def test_demotion_applies_to_the_next_op(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "d-owner")
+    editor = await user_with_token(quick.accounts, "d-editor")
+    board = await new_board(quick, owner)
+    await invite(quick, owner, board, "d-editor", "editor")
+    client, _, _ = await joined(quick, board, editor)
+    assert (await client.submit(1, {"op": "create", "element": {"kind": "node", "id": "a"}}))[
+        "type"
+    ] == "ack"
+    await invite(quick, owner, board, "d-editor", "viewer")
+    assert (await client.submit(2, {"op": "create", "element": {"kind": "node", "id": "b"}}))[
+        "code"
+    ] == "forbidden"
+    await client.close()
+
+
+async def test_each_user_has_a_connection_cap(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "cap-owner")
+    board = await new_board(quick, owner)
+    clients = [(await joined(quick, board, owner))[0] for _ in range(3)]
+    extra = await Client.open(quick.url, board, owner)
+    assert await extra.closed() == 1008
+    assert (await clients[0].submit(1, {"op": "create", "element": {"kind": "node", "id": "n"}}))[
+        "type"
+    ] == "ack"
+    for client in clients:
+        await client.close()
+
+
+async def test_a_silent_client_is_closed_after_the_heartbeat_timeout(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "hb-owner")
+    board = await new_board(quick, owner)
+    silent, hello, _ = await joined(quick, board, owner)
+    watcher, _, _ = await joined(quick, board, owner)
+
+    async def answer_pings_until_someone_leaves() -> dict[str, object]:
+        while True:
+            message = await watcher.next("ping", "left")
+            if message["type"] == "left":
+                return message
+            await watcher.send({"type": "pong"})
+
+    left = await asyncio.wait_for(answer_pings_until_someone_leaves(), 4)
+    assert left["client_id"] == hello["client_id"]
+    assert await silent.closed(1) == 4408
+    assert watcher.close_code is None, "a client that answers pings stays"
+    await watcher.close()

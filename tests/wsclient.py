@@ -60,17 +60,17 @@ class Client:
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
 
-    async def next(self, *types: str, timeout: float = 10) -> dict[str, Any]:
+    async def next(self, *types: str, within: float = 10) -> dict[str, Any]:
         """The next message of one of `types` (any type if none); others before it are dropped."""
         while True:
-            message = await self._take(timeout)
+            message = await self._take(within)
             if not types or message["type"] in types:
                 return message
 
-    async def _take(self, timeout: float) -> dict[str, Any]:
+    async def _take(self, within: float) -> dict[str, Any]:
         if self.deferred:
             return self.deferred.popleft()
-        return await asyncio.wait_for(self.inbox.get(), timeout)
+        return await asyncio.wait_for(self.inbox.get(), within)
 
     async def submit(self, client_op_id: int, *ops: dict[str, Any]) -> dict[str, Any]:
         """Send ops and wait for this submission's ack or reject; other messages stay queued."""
@@ -83,10 +83,15 @@ class Client:
                 return message
             skipped.append(message)
 
-    async def closed(self, timeout: float = 10) -> int | None:
+    async def closed(self, within: float = 10) -> int | None:
         """Wait for the server to close the connection; its close code."""
-        await asyncio.wait_for(asyncio.shield(self.reader), timeout)
+        await asyncio.wait_for(asyncio.shield(self.reader), within)
         return self.close_code
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close handshake, like a crashed client."""
+        self.reader.cancel()
+        self.connection.transport.abort()
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

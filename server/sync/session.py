@@ -83,6 +83,7 @@ class Session:
         self.closed = asyncio.Event()
         self._rate = Buckets(settings.ws_ops_per_second, settings.ws_ops_burst)
         self._limited_since: float | None = None
+        self._last_limited = 0.0
         self._last_presence = 0.0
         self._presence_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -175,29 +176,38 @@ class Session:
                 self.send_message(Error(code="bad_request", message="already authenticated"))
 
     def _submit(self, message: Submit) -> None:
-        now = time.monotonic()
-        wait = self._rate.take("ops", now)
+        wait = self._rate.take("ops", time.monotonic())
         if wait:
-            self._limited_since = self._limited_since or now
-            if now - self._limited_since > self.settings.ws_flood_seconds:
-                self.close_soon(CloseCode.RATE_LIMITED, "over the op rate for too long")
-                return
-            self.send_message(
-                Reject(
-                    client_op_id=message.client_op_id,
-                    code="rate_limited",
-                    message="too many submissions; slow down",
-                    details={"retry_after_ms": round(wait * 1000)},
-                )
-            )
+            self._refuse_flood(message.client_op_id, wait)
             return
-        self._limited_since = None
         future = self.room.enqueue(
             message.ops, self.user, self.client_id, message.client_op_id, self.role
         )
         task = asyncio.create_task(self._answer(message.client_op_id, future))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _refuse_flood(self, client_op_id: int, wait: float) -> None:
+        """Reject over-rate submissions; close a client that keeps flooding for too long.
+
+        The flood lasts as long as rejections keep coming less than a second apart.
+        """
+        now = time.monotonic()
+        if self._limited_since is None or now - self._last_limited > 1.0:
+            self._limited_since = now
+        self._last_limited = now
+        if now - self._limited_since > self.settings.ws_flood_seconds:
+            self.close_soon(CloseCode.RATE_LIMITED, "over the op rate for too long")
+            return
+        details = {"retry_after_ms": max(1, round(wait * 1000))}
+        self.send_message(
+            Reject(
+                client_op_id=client_op_id,
+                code="rate_limited",
+                message="too many submissions; slow down",
+                details=details,
+            )
+        )
 
     async def _answer(self, client_op_id: int, future: asyncio.Future[Committed]) -> None:
         try:

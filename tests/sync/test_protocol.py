@@ -1,6 +1,5 @@
 """The websocket protocol end to end: real uvicorn, real websockets clients, real database."""
 
-import asyncio
 from typing import Any
 
 import httpx

@@ -1,0 +1,117 @@
+"""Too fast, too slow, too chatty: bounded, typed, and nobody else suffers."""
+
+import asyncio
+import time
+
+import httpx
+
+from tests.harness import RunningServer, bearer, user_with_token
+from tests.sync.conftest import new_board
+from tests.wsclient import joined
+
+
+async def op_count(server: RunningServer, token: str, board: str) -> int:
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+        return int((await http.get(f"/api/boards/{board}/snapshot")).json()["seq"])
+
+
+async def test_a_flood_of_submissions_is_rate_limited_and_what_passed_is_committed_once(
+    quick: RunningServer,
+) -> None:
+    owner = await user_with_token(quick.accounts, "flood")
+    board = await new_board(quick, owner)
+    client, _, _ = await joined(quick, board, owner)
+    for i in range(200):
+        await client.send(
+            {
+                "type": "submit",
+                "client_op_id": i,
+                "ops": [{"op": "create", "element": {"kind": "node", "id": f"n{i}"}}],
+            }
+        )
+    answers = {}
+    while len(answers) < 200:
+        message = await client.next("ack", "reject")
+        answers[message["client_op_id"]] = message
+    acked = [m for m in answers.values() if m["type"] == "ack"]
+    limited = [m for m in answers.values() if m["type"] == "reject"]
+    assert {m["code"] for m in limited} == {"rate_limited"}
+    assert all(m["details"]["retry_after_ms"] > 0 for m in limited)
+    assert 20 <= len(acked) < 60  # burst 20, then 20/s while the flood lasts
+    assert await op_count(quick, owner, board) == 1 + len(acked)
+    assert sorted(m["seq"] for m in acked) == list(range(2, 2 + len(acked)))
+    await client.close()
+
+
+async def test_sustained_flooding_closes_the_connection(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "flooder")
+    board = await new_board(quick, owner)
+    client, _, _ = await joined(quick, board, owner)
+    began = time.monotonic()
+    i = 0
+    while client.close_code is None and time.monotonic() - began < 5:
+        await client.send(
+            {
+                "type": "submit",
+                "client_op_id": i,
+                "ops": [{"op": "move", "id": "x", "x": 0, "y": 0}],
+            }
+        )
+        i += 1
+        await asyncio.sleep(0.005)
+    assert await client.closed(3) == 4429
+
+
+async def test_presence_reaches_others_coalesced_and_is_never_stored(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "pointer")
+    board = await new_board(quick, owner)
+    mover, hello, _ = await joined(quick, board, owner)
+    watcher, _, _ = await joined(quick, board, owner)
+    before = await op_count(quick, owner, board)
+    for x in range(50):  # 50 updates in about 0.25 s, at 5 Hz allowed
+        await mover.send({"type": "presence", "cursor": {"x": x, "y": 1}, "selection": ["a"]})
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.5)
+    seen = []
+    while not watcher.inbox.empty():
+        message = watcher.inbox.get_nowait()
+        if message["type"] == "presence":
+            seen.append(message)
+    assert 1 <= len(seen) <= 4, len(seen)
+    assert seen[-1]["cursor"] == {"x": 49, "y": 1}, "the latest position always arrives"
+    assert (seen[-1]["client_id"], seen[-1]["user"], seen[-1]["color"][0]) == (
+        hello["client_id"],
+        "pointer",
+        "#",
+    )
+    assert mover.inbox.empty() or all(m["type"] != "presence" for m in list(mover.inbox._queue))  # type: ignore[attr-defined]
+    assert await op_count(quick, owner, board) == before
+    late, _, _ = await joined(quick, board, owner)
+    assert (await late.next("presence"))["cursor"] == {"x": 49, "y": 1}, "newcomers see who is here"
+    for client in (mover, watcher, late):
+        await client.close()
+
+
+async def test_a_client_that_stops_reading_is_dropped_not_buffered(quick: RunningServer) -> None:
+    owner = await user_with_token(quick.accounts, "stalled")
+    board = await new_board(quick, owner)
+    stalled, _, _ = await joined(quick, board, owner)
+    stalled.reader.cancel()  # stop reading: the server's queue for it fills up
+    writer, _, _ = await joined(quick, board, owner)
+    big = "x" * 9_000
+    room = quick.services.rooms.get(board)
+    assert room is not None
+    for i in range(400):
+        op = {"op": "create", "element": {"kind": "node", "id": f"n{i}", "text": big}}
+        reply = await writer.submit(i, op)
+        if reply["type"] == "reject":
+            await asyncio.sleep(reply["details"]["retry_after_ms"] / 1000)
+        if len(room.sessions) == 1:
+            break
+    assert len(room.sessions) == 1, "the stalled client was dropped"
+    assert all(s._outbox_bytes <= 1024 * 1024 for s in room.sessions)
+    resumed, hello, _ = await joined(quick, board, owner, since=1)
+    assert hello["seq"] == await op_count(quick, owner, board)
+    stalled.abort()
+    for client in (writer, resumed):
+        await client.close()

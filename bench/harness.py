@@ -2,28 +2,55 @@
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from server.store.embedded import free_port
 
+TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
+UNLIMITED = {
+    "JOURNEYBOARD_RATE_PER_IP": "1000000",
+    "JOURNEYBOARD_RATE_PER_TOKEN": "1000000",
+    "JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE": "1000000",
+}
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+    token: str
+
 
 @contextlib.contextmanager
-def served(**env: str) -> Iterator[tuple[str, int]]:
-    """Yield (base URL, server pid) of a server in its own process; stop it afterwards."""
+def served(**env: str) -> Iterator[Server]:
+    """A server in its own process with the admin token it printed; stopped afterwards."""
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
-        environment = {**os.environ, "JOURNEYBOARD_DATA": data, "PORT": str(port), **env}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
-            env=environment,
-            stderr=subprocess.DEVNULL,
-        )
+        log = Path(data) / "serve.log"
+        environment = {
+            **os.environ,
+            "JOURNEYBOARD_DATA": data,
+            "PORT": str(port),
+            **UNLIMITED,
+            **env,
+        }
+        environment.pop("MONGODB_URI", None) if "MONGODB_URI" not in env else None
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve"],
+                env=environment,
+                stdout=out,
+                stderr=out,
+            )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30
@@ -32,7 +59,13 @@ def served(**env: str) -> Iterator[tuple[str, int]]:
                     if httpx.get(f"{url}/readyz").status_code == 200:
                         break
                 time.sleep(0.1)
-            yield url, process.pid
+            token = TOKEN.search(log.read_text())
+            assert token, "the server printed no admin token"
+            yield Server(url, process.pid, token.group(0))
         finally:
             process.terminate()
             process.wait(timeout=20)
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {os.uname().machine}, Python {sys.version.split()[0]}"

@@ -4,14 +4,13 @@ Run with `make bench`; prints one JSON object per measurement.
 """
 
 import json
-import platform
 import statistics
 import time
 from typing import Any
 
 import httpx
 
-from bench.harness import served
+from bench.harness import machine, served
 
 
 def nodes(start: int, count: int) -> list[dict[str, Any]]:
@@ -55,8 +54,12 @@ def ops_per_second(http: httpx.Client, board: str, total: int = 10_000, batch: i
 
 
 def main() -> None:
-    machine = f"{platform.machine()} {platform.processor() or ''} {__import__('os').cpu_count()} cores".strip()
-    with served() as (url, _), httpx.Client(base_url=url, timeout=120) as http:
+    with (
+        served() as server,
+        httpx.Client(
+            base_url=server.url, timeout=120, headers={"Authorization": f"Bearer {server.token}"}
+        ) as http,
+    ):
         boards = {size: fill(http, size) for size in (1_000, 10_000, 20_000)}
         for size, board in boards.items():
             print(
@@ -65,7 +68,7 @@ def main() -> None:
                         "bench": "snapshot",
                         "elements": size,
                         "median_s": round(snapshot_seconds(http, board), 4),
-                        "machine": machine,
+                        "machine": machine(),
                     }
                 )
             )
@@ -76,7 +79,7 @@ def main() -> None:
                     "bench": "ops_batches_of_100",
                     "ops": 10_000,
                     "ops_per_s": round(rate),
-                    "machine": machine,
+                    "machine": machine(),
                 }
             )
         )

@@ -40,8 +40,11 @@ class Opened(msgspec.Struct, frozen=True):
     room: Room
 
     async def commit(self, ops: list[BoardOp], client: tuple[str, int] | None = None) -> Committed:
-        client_id, client_op_id = client or (f"rest-{secrets.token_hex(8)}", 0)
-        return await self.room.commit(ops, self.user, client_id, client_op_id, self.role)
+        """Commit ops; only a caller-named (client_id, client_op_id) can be a retry."""
+        if client is None:
+            name = f"rest-{secrets.token_hex(8)}"
+            return await self.room.commit(ops, self.user, name, 0, self.role, check="none")
+        return await self.room.commit(ops, self.user, *client, self.role)
 
 
 async def open_board(request: Request) -> Opened:

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 from pymongo import DESCENDING, AsyncMongoClient
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -25,11 +25,8 @@ MAJORITY = ReadConcern("majority")
 StoreError = PyMongoError
 
 
-DUPLICATE_KEY = 11000
-
-
 class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One commit: a batch of ops with the seq that orders it on its board."""
+    """One submission, committed: its ops, the seq that orders it, who sent it and when."""
 
     seq: int
     ops: list[BoardOp]
@@ -63,8 +60,8 @@ class BoardRecord(msgspec.Struct, kw_only=True):
     snapshot: bytes = b""
 
 
-_encode = msgspec.json.encode
-_decode_ops = msgspec.json.Decoder(list[BoardOp]).decode
+_encode_entries = msgspec.json.Encoder().encode
+_decode_entries = msgspec.json.Decoder(list[LogEntry]).decode
 encode_blob = msgspec.json.Encoder().encode
 decode_blob = msgspec.json.Decoder(BoardBlob).decode
 
@@ -99,15 +96,12 @@ class Store:
     async def ensure_indexes(self) -> None:
         """Create what the queries and the commit point rely on; safe to run at every start.
 
-        No multikey index on `tags`: nx-27017 0.8.1 stops matching array members once one
-        exists (tests/store/test_store.py shows the filter working).
+        No multikey index on `boards.tags`: nx-27017 0.8.1 stops matching array members
+        once one exists (tests/store/test_store.py shows the filter working).
         """
         await self.ops.create_index([("board", 1), ("seq", 1)], unique=True, name="board_seq")
-        await self.ops.create_index(
-            [("board", 1), ("client_id", 1), ("client_op_id", 1)],
-            unique=True,
-            name="board_submission",
-        )
+        await self.ops.create_index([("board", 1), ("last", 1)], name="board_last")
+        await self.ops.create_index([("board", 1), ("keys", 1)], name="board_keys")
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")
@@ -164,74 +158,63 @@ class Store:
             },
         )
 
-    async def append(self, board_id: str, entries: Sequence[LogEntry]) -> int:
-        """The commit point: write entries in seq order, durably, in one round trip.
+    async def append(self, board_id: str, entries: Sequence[LogEntry]) -> bool:
+        """The commit point: write a group of consecutive entries durably, as one document.
 
-        Returns how many were written: all of them, or the prefix before the first one whose
-        seq or (client_id, client_op_id) another writer holds (catch up, then retry the rest).
+        False if another writer already holds the group's first seq: catch up, then retry.
+        Each group starts right after the last one its writer has seen, so the unique
+        (board, seq) key makes the log one chain that no two writers can fork.
         """
-        docs = [_document(board_id, entry) for entry in entries]
         try:
-            await self.ops.insert_many(docs, ordered=True)
-        except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if not errors or errors[0].get("code") != DUPLICATE_KEY:
-                raise
-            return int(errors[0]["index"])
-        return len(docs)
-
-    async def last_client_op(self, board_id: str, client_id: str) -> int:
-        """The highest client_op_id committed for this client, or -1."""
-        doc = await self.ops.find_one(
-            {"board": board_id, "client_id": client_id},
-            {"client_op_id": 1},
-            sort=[("client_op_id", DESCENDING)],
-        )
-        return int(doc["client_op_id"]) if doc else -1
+            await self.ops.insert_one(_document(board_id, entries))
+        except DuplicateKeyError:
+            return False
+        return True
 
     @contextlib.asynccontextmanager
-    async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, LogEntry]]]:
+    async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
         """Every entry any instance commits from the moment this opens: the change stream."""
         pipeline = [{"$match": {"operationType": "insert"}}]
         async with await self.ops.watch(pipeline) as stream:
 
-            async def changes() -> AsyncIterator[tuple[str, LogEntry]]:
+            async def changes() -> AsyncIterator[tuple[str, list[LogEntry]]]:
                 async for change in stream:
                     doc = change["fullDocument"]
-                    yield doc["board"], entry_of(doc)
+                    yield doc["board"], entries_of(doc)
 
             yield changes()
 
-    async def find_submission(self, board_id: str, client_id: str, client_op_id: int) -> int | None:
-        doc = await self.ops.find_one(
-            {"board": board_id, "client_id": client_id, "client_op_id": client_op_id}, {"seq": 1}
-        )
-        return int(doc["seq"]) if doc else None
+    async def find_submission(
+        self, board_id: str, client_key: str, client_op_id: int
+    ) -> int | None:
+        """The seq at which this client's op was committed, if it was."""
+        wanted = f"{client_key}:{client_op_id}"
+        doc = await self.ops.find_one({"board": board_id, "keys": {"$in": [wanted]}})
+        if doc is None:
+            return None
+        return next(e.seq for e in entries_of(doc) if _key(e) == wanted)
 
     async def entries_after(self, board_id: str, seq: int) -> list[LogEntry]:
-        cursor = self.ops.find({"board": board_id, "seq": {"$gt": seq}}).sort("seq", 1)
-        return [entry_of(doc) async for doc in cursor]
+        cursor = self.ops.find({"board": board_id, "last": {"$gt": seq}}).sort("seq", 1)
+        return [entry async for doc in cursor for entry in entries_of(doc) if entry.seq > seq]
 
 
-def _document(board_id: str, entry: LogEntry) -> dict[str, Any]:
+def _key(entry: LogEntry) -> str:
+    return f"{entry.client_id}:{entry.client_op_id}"
+
+
+def _document(board_id: str, entries: Sequence[LogEntry]) -> dict[str, Any]:
+    """One group of entries; only board, seq range and submission keys are visible to queries."""
     return {
         "board": board_id,
-        "seq": entry.seq,
-        "ops": _encode(entry.ops).decode(),  # text: nx-27017's change stream mangles binary
-        "user": entry.user,
-        "at": entry.at,
-        "client_id": entry.client_id,
-        "client_op_id": entry.client_op_id,
+        "seq": entries[0].seq,
+        "last": entries[-1].seq,
+        "keys": [_key(entry) for entry in entries],
+        "entries": _encode_entries(
+            entries
+        ).decode(),  # text: nx-27017's change stream mangles binary
     }
 
 
-def entry_of(doc: dict[str, Any]) -> LogEntry:
-    """A log entry from its document (nx-27017 may hand back numbers as bson Int64)."""
-    return LogEntry(
-        seq=int(doc["seq"]),
-        ops=_decode_ops(doc["ops"]),
-        user=doc["user"],
-        at=int(doc["at"]),
-        client_id=doc["client_id"],
-        client_op_id=int(doc["client_op_id"]),
-    )
+def entries_of(doc: dict[str, Any]) -> list[LogEntry]:
+    return _decode_entries(doc["entries"])

@@ -19,8 +19,8 @@ async def follow_commits(store: Store, rooms: Rooms, retry_seconds: float = 1.0)
         try:
             async with store.watch_ops() as changes:
                 await rooms.catch_up_all()
-                async for board_id, entry in changes:
-                    await rooms.remote(board_id, entry)
+                async for board_id, entries in changes:
+                    await rooms.remote(board_id, entries)
         except asyncio.CancelledError:
             raise
         except Exception as error:

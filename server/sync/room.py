@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import msgspec
 
@@ -47,13 +48,19 @@ RESUME_LIMIT = 10_000  # further behind than this, a fresh snapshot is cheaper t
 
 @dataclass
 class Pending:
-    """A submission waiting for the committer."""
+    """A submission waiting for the committer.
+
+    `check` says how to tell a retry: "none" for a one-off (a REST call without an
+    idempotency key), "session" for a live client whose client_op_ids only increase, and
+    "lookup" (REST keys, which may come in any order) to ask the log every time.
+    """
 
     ops: Sequence[BoardOp]
     user: str
     role: Role
     client_key: str
     client_op_id: int
+    check: Literal["none", "session", "lookup"]
     future: asyncio.Future[Committed] = field(repr=False)
 
 
@@ -158,15 +165,17 @@ class Room:
         for entry in await self.store.entries_after(self.board_id, self.seq):
             self._committed(entry, _replay_one(self.state, entry))
 
-    async def remote(self, entry: LogEntry) -> None:
-        """An entry from the change stream: apply it if it is next, catch up if some are missing."""
-        if entry.seq <= self.seq:
+    async def remote(self, entries: Sequence[LogEntry]) -> None:
+        """Entries from the change stream: apply the ones that are next, fetch any we missed."""
+        if entries[-1].seq <= self.seq:
             return
         async with self.lock:
-            if entry.seq == self.seq + 1:
-                self._committed(entry, _replay_one(self.state, entry))
-            elif entry.seq > self.seq:
-                await self._catch_up()
+            for entry in entries:
+                if entry.seq == self.seq + 1:
+                    self._committed(entry, _replay_one(self.state, entry))
+                elif entry.seq > self.seq:
+                    await self._catch_up()
+                    return
 
     def enqueue(
         self,
@@ -175,6 +184,7 @@ class Room:
         client_id: str,
         client_op_id: int,
         role: Role = "owner",
+        check: Literal["none", "session", "lookup"] = "lookup",
     ) -> asyncio.Future[Committed]:
         """Queue a submission now (so one client's submissions keep their order); await the result.
 
@@ -183,7 +193,7 @@ class Room:
         future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
         try:
             self.queue.put_nowait(
-                Pending(ops, user, role, f"{user}/{client_id}", client_op_id, future)
+                Pending(ops, user, role, f"{user}/{client_id}", client_op_id, check, future)
             )
         except asyncio.QueueFull:
             future.set_exception(BoardBusy("too many submissions are waiting on this board"))
@@ -199,8 +209,9 @@ class Room:
         client_id: str,
         client_op_id: int,
         role: Role = "owner",
+        check: Literal["none", "session", "lookup"] = "lookup",
     ) -> Committed:
-        return await self.enqueue(ops, user, client_id, client_op_id, role)
+        return await self.enqueue(ops, user, client_id, client_op_id, role, check)
 
     async def _drain(self) -> None:
         while not self.queue.empty():
@@ -214,11 +225,11 @@ class Room:
                         pending.future.set_exception(error)
 
     async def _commit_group(self, group: list[Pending]) -> None:
+        """Apply what the core accepts, write it as one log document, then ack and broadcast."""
         remaining = group
         for _ in range(MAX_ATTEMPTS):
-            await self._catch_up()
             at = now_ms()
-            state, staged = self.state, list[tuple[Pending, LogEntry, BoardState]]()
+            state, staged = self.state, list[tuple[Pending, LogEntry]]()
             for pending in remaining:
                 seen = await self._seen(pending)
                 if seen is not None:
@@ -237,41 +248,52 @@ class Room:
                     client_id=pending.client_key,
                     client_op_id=pending.client_op_id,
                 )
-                staged.append((pending, entry, state))
-            written = await self.store.append(self.board_id, [entry for _, entry, _ in staged])
-            for pending, entry, after in staged[:written]:
-                self._committed(entry, after)
-                pending.future.set_result(Committed(seq=entry.seq, at=at))
-            if written:
-                await self._maybe_snapshot(staged[written - 1][1], at)
-            remaining = [pending for pending, _, _ in staged[written:]]
-            if not remaining:
+                staged.append((pending, entry))
+            if not staged:
                 return
+            if await self.store.append(self.board_id, [entry for _, entry in staged]):
+                self._committed_group(staged, state, at)
+                await self._maybe_snapshot([entry for _, entry in staged], at)
+                return
+            remaining = [pending for pending, _ in staged]  # another writer was first
+            await self._catch_up()
         for pending in remaining:
             pending.future.set_exception(BoardBusy("other writers kept taking the next seq"))
+
+    def _committed_group(
+        self, staged: list[tuple[Pending, LogEntry]], state: BoardState, at: int
+    ) -> None:
+        """Broadcast each entry in seq order, then settle the final state and the futures."""
+        for pending, entry in staged:
+            self._note(entry)
+            self.broadcast(encode(op_message(entry)).decode())
+            pending.future.set_result(Committed(seq=entry.seq, at=at))
+        self.state, self.seq = state, staged[-1][1].seq
 
     def _context(self, pending: Pending, at: int) -> Context:
         return Context(user=pending.user, now_ms=at, role=pending.role, limits=self.settings.limits)
 
     async def _seen(self, pending: Pending) -> int | None:
-        """The seq this submission was committed at before, if it was (a retry)."""
+        """The seq this submission was committed at before, if it is a retry."""
+        if pending.check == "none":
+            return None
         high = self.high_water.get(pending.client_key)
-        if high is None:
-            high = self.high_water[pending.client_key] = await self.store.last_client_op(
-                self.board_id, pending.client_key
-            )
-        if pending.client_op_id > high:
+        if pending.check == "session" and high is not None and pending.client_op_id > high:
             return None
         return await self.store.find_submission(
             self.board_id, pending.client_key, pending.client_op_id
         )
 
+    def _note(self, entry: LogEntry) -> None:
+        """Remember the highest op id seen per client: larger ones from a session are new."""
+        self.high_water[entry.client_id] = max(
+            self.high_water.get(entry.client_id, -1), entry.client_op_id
+        )
+
     def _committed(self, entry: LogEntry, state: BoardState) -> None:
-        """Make a committed entry current and send it to every session, in seq order."""
+        """Make an entry committed elsewhere current and send it to every session."""
         self.state, self.seq = state, entry.seq
-        key = entry.client_id
-        if key in self.high_water:
-            self.high_water[key] = max(self.high_water[key], entry.client_op_id)
+        self._note(entry)
         self.broadcast(encode(op_message(entry)).decode())
 
     def broadcast(self, text: str, skip: Session | None = None) -> None:
@@ -280,9 +302,9 @@ class Room:
             if session is not skip:
                 session.send(text)
 
-    async def _maybe_snapshot(self, entry: LogEntry, at: int) -> None:
+    async def _maybe_snapshot(self, entries: list[LogEntry], at: int) -> None:
         """Refresh the cached snapshot now and then, and at once when the title or tags change."""
-        meta_changed = any(isinstance(op, UpdateBoard) for op in entry.ops)
+        meta_changed = any(isinstance(op, UpdateBoard) for entry in entries for op in entry.ops)
         if meta_changed or self.seq - self.snapshot_seq >= self.settings.snapshot_every:
             await self.store.save_snapshot(self.board_id, self.seq, blob_of(self.state), at)
             self.snapshot_seq = self.seq
@@ -372,10 +394,10 @@ class Rooms:
                 else:
                     session.role = role
 
-    async def remote(self, board_id: str, entry: LogEntry) -> None:
+    async def remote(self, board_id: str, entries: Sequence[LogEntry]) -> None:
         room = self._rooms.get(board_id)
         if room is not None:
-            await room.remote(entry)
+            await room.remote(entries)
 
     async def catch_up_all(self) -> None:
         """After the change stream was interrupted: fetch whatever it may have missed."""

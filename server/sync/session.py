@@ -181,7 +181,7 @@ class Session:
             self._refuse_flood(message.client_op_id, wait)
             return
         future = self.room.enqueue(
-            message.ops, self.user, self.client_id, message.client_op_id, self.role
+            message.ops, self.user, self.client_id, message.client_op_id, self.role, "session"
         )
         task = asyncio.create_task(self._answer(message.client_op_id, future))
         self._tasks.add(task)

@@ -1,0 +1,103 @@
+"""Live sync under load: the server in one process, websocket clients in another.
+
+Prints one JSON object per scenario with the server's CPU and RSS while it ran.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+import psutil
+
+from bench.harness import machine, served
+
+
+def make_boards(url: str, token: str, count: int, nodes: int) -> list[str]:
+    auth = {"Authorization": f"Bearer {token}"}
+    boards = []
+    with httpx.Client(base_url=url, headers=auth, timeout=60) as http:
+        for i in range(count):
+            board = http.post("/api/boards", json={"title": f"bench {i}"}).json()["id"]
+            ops = [
+                {"op": "create", "element": {"kind": "node", "id": f"n{n}"}} for n in range(nodes)
+            ]
+            http.post(f"/api/boards/{board}/ops", json={"ops": ops}).raise_for_status()
+            boards.append(board)
+    return boards
+
+
+def run(server_pid: int, url: str, token: str, scenario: str, boards: list[str]) -> dict[str, Any]:
+    process = psutil.Process(server_pid)
+    process.cpu_percent()
+    load = subprocess.Popen(
+        [sys.executable, "-m", "bench.load", url, token, scenario],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert load.stdin is not None and load.stdout is not None
+    load.stdin.write(",".join(boards) + "\n")
+    load.stdin.flush()
+    peak_rss = 0
+    began = time.perf_counter()
+    while load.poll() is None:
+        peak_rss = max(peak_rss, process.memory_info().rss)
+        time.sleep(0.2)
+    result: dict[str, Any] = json.loads(load.stdout.read().strip().splitlines()[-1])
+    result |= {
+        "scenario": scenario,
+        "server_cpu_percent": round(process.cpu_percent(), 1),
+        "server_peak_rss_mb": round(peak_rss / 2**20, 1),
+        "wall_s": round(time.perf_counter() - began, 1),
+        "machine": machine(),
+    }
+    return result
+
+
+def idle_memory(
+    server_pid: int, url: str, token: str, boards: list[str], count: int = 500
+) -> dict[str, Any]:
+    process = psutil.Process(server_pid)
+    before = process.memory_info().rss
+    load = subprocess.Popen(
+        [sys.executable, "-m", "bench.load", url, token, "idle"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert load.stdin is not None and load.stdout is not None
+    load.stdin.write(",".join(boards) + "\n")
+    load.stdin.flush()
+    load.stdout.readline()  # all connected
+    time.sleep(1)
+    after = process.memory_info().rss
+    load.stdin.write("\n")
+    load.stdin.flush()
+    load.wait(timeout=60)
+    return {
+        "scenario": "idle_connections",
+        "connections": count,
+        "kb_per_connection": round((after - before) / count / 1024, 1),
+        "machine": machine(),
+    }
+
+
+def main() -> None:
+    scenarios = sys.argv[1:] or ["closed_loop", "one_board_200", "many_boards", "idle"]
+    with served(JOURNEYBOARD_RATE_PER_IP="1000000") as server:
+        for scenario in scenarios:
+            if scenario == "idle":
+                boards = make_boards(server.url, server.token, 1, 10)
+                print(
+                    json.dumps(idle_memory(server.pid, server.url, server.token, boards)),
+                    flush=True,
+                )
+                continue
+            count = 100 if scenario == "many_boards" else 1
+            boards = make_boards(server.url, server.token, count, 10)
+            print(
+                json.dumps(run(server.pid, server.url, server.token, scenario, boards)), flush=True
+            )
+
+
+if __name__ == "__main__":
+    main()

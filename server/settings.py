@@ -59,6 +59,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             requests_per_second_per_token=float(
                 env.get("JOURNEYBOARD_RATE_PER_TOKEN", defaults.requests_per_second_per_token)
             ),
+            ws_ops_per_second=float(
+                env.get("JOURNEYBOARD_WS_OPS_PER_SECOND", defaults.ws_ops_per_second)
+            ),
+            ws_ops_burst=float(env.get("JOURNEYBOARD_WS_OPS_BURST", defaults.ws_ops_burst)),
             allowed_origins=tuple(o for o in env.get("JOURNEYBOARD_ORIGINS", "").split(",") if o),
             auth_failures_per_minute=int(
                 env.get("JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE", defaults.auth_failures_per_minute)

@@ -1,5 +1,6 @@
 """Apply ops to a board: the rules of the board live here and nowhere else."""
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -114,7 +115,7 @@ class _Draft:
         for name in (*op.set, *op.unset):
             if name in PROTECTED:
                 raise Rejected("invalid", f"{name!r} cannot be updated", path=f"$.set.{name}")
-        fields = {f.name: f for f in msgspec.structs.fields(element)}
+        fields = _fields(type(element))
         values = msgspec.structs.asdict(element)
         for name in op.unset:
             field = fields.get(name)
@@ -253,6 +254,12 @@ class _Draft:
                     f"edge {e.id!r} leaves this node unlabelled; label it before making a decision",
                     path="$.set.type",
                 )
+
+
+@functools.cache
+def _fields(kind: type[AnyElement]) -> dict[str, msgspec.structs.FieldInfo]:
+    """An element type's fields by name; cached, as msgspec resolves type hints on each call."""
+    return {f.name: f for f in msgspec.structs.fields(kind)}
 
 
 def _is_decision(element: AnyElement) -> bool:

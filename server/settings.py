@@ -63,6 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 env.get("JOURNEYBOARD_WS_OPS_PER_SECOND", defaults.ws_ops_per_second)
             ),
             ws_ops_burst=float(env.get("JOURNEYBOARD_WS_OPS_BURST", defaults.ws_ops_burst)),
+            ws_connections_per_user=int(
+                env.get("JOURNEYBOARD_WS_CONNECTIONS_PER_USER", defaults.ws_connections_per_user)
+            ),
             allowed_origins=tuple(o for o in env.get("JOURNEYBOARD_ORIGINS", "").split(",") if o),
             auth_failures_per_minute=int(
                 env.get("JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE", defaults.auth_failures_per_minute)

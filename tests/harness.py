@@ -28,6 +28,9 @@ UNLIMITED: dict[str, float] = {
     "requests_per_second_per_token": 1e6,
     "requests_burst_per_token": 1e6,
     "auth_failures_per_minute": 10**6,
+    "ws_ops_per_second": 1e6,
+    "ws_ops_burst": 1e6,
+    "ws_connections_per_user": 10**6,
 }
 
 

@@ -26,7 +26,7 @@ from schemas.ops import BoardOp, UpdateBoard
 from server.board import BoardState, Context, Limits, Rejected, apply_batch
 from server.board.apply import element_size
 from server.settings import Settings
-from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, decode_blob
+from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, StoreError, decode_blob
 from server.sync.results import BoardBusy, Committed
 from server.sync.session import Session
 
@@ -77,6 +77,16 @@ def replay(state: BoardState, entries: Sequence[LogEntry]) -> BoardState:
 def _replay_one(state: BoardState, entry: LogEntry) -> BoardState:
     context = Context(user=entry.user, now_ms=entry.at, limits=REPLAY_LIMITS)
     return apply_batch(state, entry.ops, context)
+
+
+def _settle(future: asyncio.Future[Committed], outcome: Committed | Exception) -> None:
+    """Answer a submitter, unless it stopped waiting (its connection closed)."""
+    if future.done():
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 def state_of(blob: BoardBlob | None) -> BoardState:
@@ -143,6 +153,7 @@ class Room:
         self.queue: asyncio.Queue[Pending] = asyncio.Queue(settings.max_pending_per_board)
         self.high_water: dict[str, int] = {}
         self._committer: asyncio.Task[None] | None = None
+        self.broken = False  # a committer bug left the cache unreliable: reload from the log
 
     @classmethod
     async def load(cls, record: BoardRecord, store: Store, settings: Settings) -> "Room":
@@ -219,10 +230,17 @@ class Room:
             try:
                 async with self.lock:
                     await self._commit_group(group)
-            except Exception as error:  # the store failed: nothing in this group was acked
+            except Exception as error:
                 for pending in group:
-                    if not pending.future.done():
-                        pending.future.set_exception(error)
+                    _settle(pending.future, error)
+                if not isinstance(error, StoreError):  # a bug: drop this room, not the process
+                    log.exception(
+                        "board %s failed; its clients reconnect to a fresh copy", self.board_id
+                    )
+                    self.broken = True
+                    self.close_sessions(
+                        CloseCode.INTERNAL, "the board failed on the server; reconnect"
+                    )
 
     async def _commit_group(self, group: list[Pending]) -> None:
         """Apply what the core accepts, write it as one log document, then ack and broadcast."""
@@ -233,12 +251,12 @@ class Room:
             for pending in remaining:
                 seen = await self._seen(pending)
                 if seen is not None:
-                    pending.future.set_result(Committed(seq=seen, duplicate=True))
+                    _settle(pending.future, Committed(seq=seen, duplicate=True))
                     continue
                 try:
                     state = apply_batch(state, pending.ops, self._context(pending, at))
                 except Rejected as rejected:
-                    pending.future.set_exception(rejected)
+                    _settle(pending.future, rejected)
                     continue
                 entry = LogEntry(
                     seq=self.seq + len(staged) + 1,
@@ -258,17 +276,18 @@ class Room:
             remaining = [pending for pending, _ in staged]  # another writer was first
             await self._catch_up()
         for pending in remaining:
-            pending.future.set_exception(BoardBusy("other writers kept taking the next seq"))
+            _settle(pending.future, BoardBusy("other writers kept taking the next seq"))
 
     def _committed_group(
         self, staged: list[tuple[Pending, LogEntry]], state: BoardState, at: int
     ) -> None:
-        """Broadcast each entry in seq order, then settle the final state and the futures."""
-        for pending, entry in staged:
+        """Make the group current, broadcast each entry in seq order, then answer the senders."""
+        self.state, self.seq = state, staged[-1][1].seq
+        for _, entry in staged:
             self._note(entry)
             self.broadcast(encode(op_message(entry)).decode())
-            pending.future.set_result(Committed(seq=entry.seq, at=at))
-        self.state, self.seq = state, staged[-1][1].seq
+        for pending, entry in staged:
+            _settle(pending.future, Committed(seq=entry.seq, at=at))
 
     def _context(self, pending: Pending, at: int) -> Context:
         return Context(user=pending.user, now_ms=at, role=pending.role, limits=self.settings.limits)
@@ -362,7 +381,7 @@ class Rooms:
     async def open(self, record: BoardRecord) -> Room:
         async with self._loading:
             room = self._rooms.get(record.id)
-            if room is None:
+            if room is None or room.broken:
                 room = self._rooms[record.id] = await Room.load(record, self.store, self.settings)
                 self._evict()
             self._rooms.move_to_end(record.id)

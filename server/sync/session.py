@@ -211,7 +211,7 @@ class Session:
 
     async def _answer(self, client_op_id: int, future: asyncio.Future[Committed]) -> None:
         try:
-            committed = await future
+            committed = await asyncio.shield(future)  # closing this session must not cancel it
         except Rejected as rejected:
             self.send_message(
                 Reject(

@@ -44,7 +44,9 @@ async def test_twenty_clients_with_random_disconnects_converge_and_lose_nothing(
     await check(server.services.store, server.url, token, board, replicas)
 
 
-async def check(store: Store, url: str, token: str, board: str, replicas: list[Replica]) -> None:
+async def check(
+    store: Store, url: str, token: str, board: str, replicas: list[Replica], user: str = "converge"
+) -> None:
     """The history check, convergence with MongoDB and exactly-once, in-order delivery."""
     log = await store.entries_after(board, 0)
     head = log[-1].seq
@@ -55,7 +57,7 @@ async def check(store: Store, url: str, token: str, board: str, replicas: list[R
     fresh = msgspec.json.decode(msgspec.json.encode(snapshot["elements"]), type=list[AnyElement])
     expected = {e.id: e for e in fresh}
     for replica in replicas:
-        key = f"converge/{replica.client_id}"
+        key = f"{user}/{replica.client_id}"
         committed = {e.client_op_id: e.seq for e in log if e.client_id == key}
         lost = set(replica.history.ok) - set(committed)
         unexpected = set(committed) - replica.history.attempted

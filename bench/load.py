@@ -127,7 +127,8 @@ async def fan_out(
     return {
         "boards": len(boards), "clients": len(clients), "editors": len(editors),
         "sent": sent, "committed_per_s": round(sent / elapsed),
-        "delivered": delivered, "expected_deliveries": expected, "delivered_per_s": round(delivered / elapsed),
+        "delivered": delivered, "expected_deliveries": expected,
+        "delivered_per_s": round(delivered / elapsed),
         "out_of_order_or_gaps": problems,
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99), 1),

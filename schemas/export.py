@@ -6,11 +6,11 @@ Frontend developers read these; a test fails when they differ from the types.
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
-from schemas import api, board, errors, ops
+from schemas import api, auth, board, errors, messages, ops
 
 FOLDER = Path(__file__).parent / "json"
 PUBLIC: dict[str, Any] = {
@@ -29,6 +29,22 @@ PUBLIC: dict[str, Any] = {
     "BoardPage": api.BoardPage,
     "Snapshot": api.Snapshot,
     "ErrorResponse": errors.ErrorResponse,
+    "Me": auth.Me,
+    "Login": auth.Login,
+    "LoginResult": auth.LoginResult,
+    "TokenCreated": auth.TokenCreated,
+    "MemberList": auth.MemberList,
+    "ws-client-message": messages.AnyClientMessage,
+    "ws-server-message": messages.AnyServerMessage,
+}
+# One file per websocket message type too, named by direction and `type` tag.
+PUBLIC |= {
+    f"ws-{side}-{kind.__struct_config__.tag}": kind
+    for side, union in (
+        ("client", messages.AnyClientMessage),
+        ("server", messages.AnyServerMessage),
+    )
+    for kind in get_args(union)
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-from schemas.api import BoardInfo, ClientId
+from schemas.api import BoardInfo
 from schemas.auth import Role
 from schemas.board import AnyElement, Coord, Id
 from schemas.ops import BoardOp

@@ -346,7 +346,8 @@ class Room:
                 session.send_message(self.snapshot_message(reason))
             else:
                 for entry in await self.store.entries_after(self.board_id, since):
-                    session.send_message(op_message(entry))
+                    if entry.seq <= self.seq:  # later ones reach it as broadcasts, once
+                        session.send_message(op_message(entry))
             for other in self.sessions:
                 if other.presence is not None:
                     session.send_message(other.presence)

@@ -27,6 +27,7 @@ check: lint test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.snapshot
+	$(BIN)/python -m bench.live
 
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.export

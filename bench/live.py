@@ -82,21 +82,16 @@ def idle_memory(
 
 
 def main() -> None:
-    scenarios = sys.argv[1:] or ["closed_loop", "one_board_200", "many_boards", "idle"]
-    with served(JOURNEYBOARD_RATE_PER_IP="1000000") as server:
-        for scenario in scenarios:
-            if scenario == "idle":
-                boards = make_boards(server.url, server.token, 1, 10)
-                print(
-                    json.dumps(idle_memory(server.pid, server.url, server.token, boards)),
-                    flush=True,
-                )
-                continue
+    """Each scenario on a fresh server, so one's memory and backlog never colour the next."""
+    for scenario in sys.argv[1:] or ["closed_loop", "one_board_200", "many_boards", "idle"]:
+        with served() as server:
             count = 100 if scenario == "many_boards" else 1
             boards = make_boards(server.url, server.token, count, 10)
-            print(
-                json.dumps(run(server.pid, server.url, server.token, scenario, boards)), flush=True
-            )
+            if scenario == "idle":
+                result = idle_memory(server.pid, server.url, server.token, boards)
+            else:
+                result = run(server.pid, server.url, server.token, scenario, boards)
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -88,13 +88,17 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         await people.ensure_indexes()
         rooms = Rooms(store, settings)
         app.state.services = Services(settings=settings, store=store, accounts=people, rooms=rooms)
-        follower = asyncio.create_task(follow_commits(store, rooms), name="follow commits")
+        background = [
+            asyncio.create_task(follow_commits(store, rooms), name="follow commits"),
+            asyncio.create_task(rooms.heartbeat(), name="heartbeats"),
+        ]
         try:
             yield
         finally:
             rooms.close_all()
-            follower.cancel()
-            await asyncio.gather(follower, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await store.close()
 
     spec = openapi(ENDPOINTS, "Journeyboard", VERSION)

@@ -36,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ws_max_message_bytes: int = 64 * 1024
     ws_max_frame_bytes: int = 1024 * 1024
     ws_connections_per_user: int = 20
-    heartbeat_interval: float = 20.0
+    heartbeat_interval: float = 10.0
     heartbeat_timeout: float = 25.0
     auth_timeout: float = 5.0
     presence_hz: float = 20.0

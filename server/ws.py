@@ -137,12 +137,10 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
 
 
 async def _pump(websocket: WebSocket, session: Session) -> None:
-    """Run reader, writer and heartbeat until one side closes; then stop the others."""
+    """Run reader and writer until one side closes; then stop the other."""
     tasks = {
         asyncio.create_task(_read(websocket, session)),
         asyncio.create_task(session.run_writer()),
-        asyncio.create_task(session.run_heartbeat()),
-        asyncio.create_task(_grace_after_close(session)),
     }
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -164,12 +162,6 @@ async def _read(websocket: WebSocket, session: Session) -> None:
             continue
         session.receive(message["text"])
     await asyncio.Event().wait()  # the writer is sending the close frame; let it finish
-
-
-async def _grace_after_close(session: Session) -> None:
-    """A client that reads nothing cannot receive our close frame: give up on it after 2 s."""
-    await session.closed.wait()
-    await asyncio.sleep(2)
 
 
 def _client_id(websocket: WebSocket) -> str:

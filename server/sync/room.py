@@ -425,6 +425,15 @@ class Rooms:
             with contextlib.suppress(Exception):
                 await room.catch_up()
 
+    async def heartbeat(self) -> None:
+        """Every heartbeat interval, ping each session and close the silent ones."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            now = time.monotonic()
+            for room in list(self._rooms.values()):
+                for session in list(room.sessions):
+                    session.beat(now)
+
     def close_all(self) -> None:
         for room in self._rooms.values():
             room.close_sessions(CloseCode.GOING_AWAY, "the server is shutting down")

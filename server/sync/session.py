@@ -80,7 +80,7 @@ class Session:
         self._outbox: deque[str] = deque()
         self._outbox_bytes = 0
         self._wakeup = asyncio.Event()
-        self.closed = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
         self._rate = Buckets(settings.ws_ops_per_second, settings.ws_ops_burst)
         self._limited_since: float | None = None
         self._last_limited = 0.0
@@ -113,10 +113,16 @@ class Session:
             self.closing = (code, reason)
             self._outbox.clear()
             self._wakeup.set()
-            self.closed.set()
+            # A client that reads nothing cannot take our close frame: give up on it after 2 s.
+            asyncio.get_running_loop().call_later(2, self._abandon)
+
+    def _abandon(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
 
     async def run_writer(self) -> None:
         """Send queued messages in order, and the close frame once closing."""
+        self._writer = asyncio.current_task()
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
@@ -129,14 +135,12 @@ class Session:
                     await self.channel.close(*self.closing)
                 return
 
-    async def run_heartbeat(self) -> None:
-        """Ping every interval; close a client that has said nothing for interval + timeout."""
+    def beat(self, now: float) -> None:
+        """Ping the client; close it if it has said nothing for interval + timeout."""
         interval, timeout = self.settings.heartbeat_interval, self.settings.heartbeat_timeout
-        while self.closing is None:
-            await asyncio.sleep(interval)
-            if time.monotonic() - self.last_heard > interval + timeout:
-                self.close_soon(CloseCode.TIMEOUT, "no message within the heartbeat timeout")
-                return
+        if now - self.last_heard > interval + timeout:
+            self.close_soon(CloseCode.TIMEOUT, "no message within the heartbeat timeout")
+        else:
             self.send_message(ServerPing())
 
     def receive(self, text: str) -> None:

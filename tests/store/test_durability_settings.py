@@ -1,0 +1,62 @@
+"""Durability is explicit: every op-log write asks for majority + journal, every read majority."""
+
+from typing import Any
+
+from pymongo import AsyncMongoClient, monitoring
+
+from schemas.board import Node
+from schemas.ops import Create
+from server.settings import Settings
+from server.store.mongo import BoardRecord, Store
+from server.sync.room import Room
+from tests.harness import fresh_database
+
+
+class Commands(monitoring.CommandListener):
+    """Records every command pymongo sends."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.seen.append(dict(event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_op_log_writes_and_reads_carry_explicit_concerns(mongodb_uri: str) -> None:
+    commands = Commands()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongodb_uri, event_listeners=[commands]
+    )
+    store = Store(client, fresh_database())
+    try:
+        await store.ensure_indexes()
+        record = BoardRecord(
+            id="b",
+            title="t",
+            description="",
+            tags=[],
+            owner="u",
+            template=None,
+            created_at=0,
+            updated_at=0,
+        )
+        await store.insert_board(record)
+        room = await Room.load(record, store, Settings())
+        for i in range(20):
+            await room.commit([Create(element=Node(id=f"n{i}"))], "u", "c", i)
+        await Room.load(record, store, Settings())
+    finally:
+        await client.drop_database(store.db.name)
+        await client.close()
+    inserts = [c for c in commands.seen if c.get("insert") == "ops"]
+    finds = [c for c in commands.seen if c.get("find") == "ops"]
+    assert len(inserts) == 20 and finds
+    assert all(c["writeConcern"] == {"w": "majority", "j": True} for c in inserts)
+    assert all(c["readConcern"] == {"level": "majority"} for c in finds)
+    assert not any("startTransaction" in c for c in commands.seen)

@@ -77,9 +77,13 @@ class Store:
 
     @classmethod
     def connect(cls, uri: str, database: str, timeout_ms: int) -> "Store":
-        """A store on a new client; nothing is sent until the first command."""
+        """A store on a new client; nothing is sent until the first command.
+
+        A database that stops answering fails each command after `timeout_ms`, so clients
+        get `unavailable` (and retry safely) instead of waiting forever.
+        """
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            uri, serverSelectionTimeoutMS=timeout_ms
+            uri, serverSelectionTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms
         )
         return cls(client, database)
 

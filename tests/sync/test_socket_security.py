@@ -158,7 +158,9 @@ async def test_a_silent_client_is_closed_after_the_heartbeat_timeout(quick: Runn
     await watcher.close()
 
 
-async def test_compression_is_never_negotiated_so_no_frame_can_inflate(quick: RunningServer) -> None:
+async def test_compression_is_never_negotiated_so_no_frame_can_inflate(
+    quick: RunningServer,
+) -> None:
     owner = await user_with_token(quick.accounts, "deflate")
     board = await new_board(quick, owner)
     client = await Client.open(quick.url, board, owner)  # the client offers permessage-deflate

@@ -43,8 +43,8 @@ class Opened(msgspec.Struct, frozen=True):
         """Commit ops; only a caller-named (client_id, client_op_id) can be a retry."""
         if client is None:
             name = f"rest-{secrets.token_hex(8)}"
-            return await self.room.commit(ops, self.user, name, 0, self.role, check="none")
-        return await self.room.commit(ops, self.user, *client, self.role)
+            return await self.room.submit(ops, self.user, name, 0, self.role, check="none")
+        return await self.room.submit(ops, self.user, *client, self.role)
 
 
 async def open_board(request: Request) -> Opened:

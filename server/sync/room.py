@@ -46,6 +46,9 @@ MAX_GROUP = 500
 RESUME_LIMIT = 10_000  # further behind than this, a fresh snapshot is cheaper than the ops
 
 
+RetryCheck = Literal["none", "session", "lookup"]
+
+
 @dataclass
 class Pending:
     """A submission waiting for the committer.
@@ -60,7 +63,7 @@ class Pending:
     role: Role
     client_key: str
     client_op_id: int
-    check: Literal["none", "session", "lookup"]
+    check: RetryCheck
     future: asyncio.Future[Committed] = field(repr=False)
 
 
@@ -188,14 +191,14 @@ class Room:
                     await self._catch_up()
                     return
 
-    def enqueue(
+    def submit(
         self,
         ops: Sequence[BoardOp],
         user: str,
         client_id: str,
         client_op_id: int,
         role: Role = "owner",
-        check: Literal["none", "session", "lookup"] = "lookup",
+        check: RetryCheck = "lookup",
     ) -> asyncio.Future[Committed]:
         """Queue a submission now (so one client's submissions keep their order); await the result.
 
@@ -212,17 +215,6 @@ class Room:
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._drain(), name=f"commit {self.board_id}")
         return future
-
-    async def commit(
-        self,
-        ops: Sequence[BoardOp],
-        user: str,
-        client_id: str,
-        client_op_id: int,
-        role: Role = "owner",
-        check: Literal["none", "session", "lookup"] = "lookup",
-    ) -> Committed:
-        return await self.enqueue(ops, user, client_id, client_op_id, role, check)
 
     async def _drain(self) -> None:
         while not self.queue.empty():

@@ -184,7 +184,7 @@ class Session:
         if wait:
             self._refuse_flood(message.client_op_id, wait)
             return
-        future = self.room.enqueue(
+        future = self.room.submit(
             message.ops, self.user, self.client_id, message.client_op_id, self.role, "session"
         )
         task = asyncio.create_task(self._answer(message.client_op_id, future))

@@ -126,7 +126,7 @@ async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
     room = await Room.load(record(), store, Settings())
     for i in range(30):
         ops = [Create(element=Node(id=f"n{i}")), Update(id=f"n{i // 2}", set={"label": f"v{i}"})]
-        assert (await room.commit(ops, "u", "c", i)).seq == i + 1
+        assert (await room.submit(ops, "u", "c", i)).seq == i + 1
     full = replay(BoardState(title="t"), await store.entries_after("b1", 0))
     for cached_seq in (0, 10, 30):
         log = await store.entries_after("b1", 0)

@@ -6,6 +6,7 @@ msgspec-encoded blob per document, so an operator-shaped or dotted key in a `dat
 is just bytes to the database.
 """
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -13,7 +14,7 @@ from typing import Any
 
 import msgspec
 from pymongo import DESCENDING, AsyncMongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -94,6 +95,8 @@ class Store:
         db = client.get_database(database, write_concern=DURABLE, read_concern=MAJORITY)
         self.client = client
         self.db = db
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
         self.boards = db.boards
         self.ops = db.ops
 
@@ -167,13 +170,31 @@ class Store:
 
         False if another writer already holds the group's first seq: catch up, then retry.
         Each group starts right after the last one its writer has seen, so the unique
-        (board, seq) key makes the log one chain that no two writers can fork.
+        (board, seq) key makes the log one chain that no two writers can fork. Groups of
+        different boards that arrive while a write is in flight share the next insert.
         """
-        try:
-            await self.ops.insert_one(_document(board_id, entries))
-        except DuplicateKeyError:
-            return False
-        return True
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((_document(board_id, entries), future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        return await asyncio.shield(future)
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self.ops.insert_many([doc for doc, _ in batch], ordered=False)
+                taken: set[int] = set()
+            except BulkWriteError as error:
+                taken = {e["index"] for e in error.details["writeErrors"] if e["code"] == 11000}
+                broken = {e["index"] for e in error.details["writeErrors"]} - taken
+                _fail([future for i, (_, future) in enumerate(batch) if i in broken], error)
+            except PyMongoError as error:
+                _fail([future for _, future in batch], error)
+                continue
+            for i, (_, future) in enumerate(batch):
+                if not future.done():
+                    future.set_result(i not in taken)
 
     @contextlib.asynccontextmanager
     async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
@@ -201,6 +222,12 @@ class Store:
     async def entries_after(self, board_id: str, seq: int) -> list[LogEntry]:
         cursor = self.ops.find({"board": board_id, "last": {"$gt": seq}}).sort("seq", 1)
         return [entry async for doc in cursor for entry in entries_of(doc) if entry.seq > seq]
+
+
+def _fail(futures: list[asyncio.Future[bool]], error: Exception) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(error)
 
 
 def _key(entry: LogEntry) -> str:

@@ -86,7 +86,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         store = await open_store(settings, mongodb_uri)
         people = Accounts(store.db)
         await people.ensure_indexes()
-        rooms = Rooms(store, settings)
+        rooms = Rooms(store, people, settings)
         app.state.services = Services(settings=settings, store=store, accounts=people, rooms=rooms)
         background = [
             asyncio.create_task(follow_commits(store, rooms), name="follow commits"),

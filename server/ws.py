@@ -128,7 +128,13 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
     try:
         room = await found.rooms.open(record)
         session = Session(
-            StarletteChannel(websocket), room, who.name, role, _client_id(websocket), settings
+            StarletteChannel(websocket),
+            room,
+            who.name,
+            role,
+            _client_id(websocket),
+            settings,
+            who.admin,
         )
         await room.join(session, _since(websocket))
         await _pump(websocket, session)

@@ -26,6 +26,7 @@ from schemas.ops import BoardOp, UpdateBoard
 from server.board import BoardState, Context, Limits, Rejected, apply_batch
 from server.board.apply import element_size
 from server.settings import Settings
+from server.store.accounts import Accounts
 from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, StoreError, decode_blob
 from server.sync.results import BoardBusy, Committed
 from server.sync.session import Session
@@ -355,6 +356,17 @@ class Room:
             self.sessions.discard(session)
             self.broadcast(encode(Left(client_id=session.client_id, user=session.user)).decode())
 
+    def apply_roles(self, roles: dict[str, Role | None]) -> None:
+        """New roles for some users: removed ones are disconnected, others act with the new role."""
+        for session in list(self.sessions):
+            if session.user not in roles:
+                continue
+            role = roles[session.user]
+            if role is None:
+                session.close_soon(CloseCode.FORBIDDEN, "you were removed from this board")
+            else:
+                session.role = role
+
     def close_sessions(self, code: int, reason: str, user: str | None = None) -> None:
         for session in list(self.sessions):
             if user is None or session.user == user:
@@ -364,8 +376,11 @@ class Room:
 class Rooms:
     """The rooms this instance has open; idle ones are evicted, least recently used first."""
 
-    def __init__(self, store: Store, settings: Settings, capacity: int = 256) -> None:
+    def __init__(
+        self, store: Store, accounts: Accounts, settings: Settings, capacity: int = 256
+    ) -> None:
         self.store = store
+        self.accounts = accounts
         self.settings = settings
         self.capacity = capacity
         self._rooms: OrderedDict[str, Room] = OrderedDict()
@@ -395,16 +410,16 @@ class Rooms:
             room.close_sessions(CloseCode.GONE, "the board was deleted")
 
     def role_changed(self, board_id: str, user: str, role: Role | None) -> None:
-        """Apply a membership change to that user's live sessions at once."""
+        """Apply a membership change made on this instance to that user's sessions at once."""
         room = self._rooms.get(board_id)
-        if room is None:
-            return
-        for session in list(room.sessions):
-            if session.user == user:
-                if role is None:
-                    session.close_soon(CloseCode.FORBIDDEN, "you were removed from this board")
-                else:
-                    session.role = role
+        if room is not None:
+            room.apply_roles({user: role})
+
+    async def _refresh_roles(self, room: Room) -> None:
+        """Re-read a room's members: catches changes made through other instances."""
+        with contextlib.suppress(StoreError):
+            members: dict[str, Role | None] = dict(await self.accounts.members_of(room.board_id))
+            room.apply_roles({s.user: members.get(s.user) for s in room.sessions if not s.admin})
 
     async def remote(self, board_id: str, entries: Sequence[LogEntry]) -> None:
         room = self._rooms.get(board_id)
@@ -418,11 +433,12 @@ class Rooms:
                 await room.catch_up()
 
     async def heartbeat(self) -> None:
-        """Every heartbeat interval, ping each session and close the silent ones."""
+        """Every heartbeat interval: ping each session, close silent ones, re-check roles."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
-            now = time.monotonic()
-            for room in list(self._rooms.values()):
+            for room in [r for r in self._rooms.values() if r.sessions]:
+                await self._refresh_roles(room)
+                now = time.monotonic()
                 for session in list(room.sessions):
                     session.beat(now)
 

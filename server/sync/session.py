@@ -67,11 +67,13 @@ class Session:
         role: Role,
         client_id: str,
         settings: Settings,
+        admin: bool = False,
     ) -> None:
         self.channel = channel
         self.room = room
         self.user = user
         self.role = role
+        self.admin = admin  # admins act as owners without being members
         self.client_id = client_id
         self.settings = settings
         self.presence: Presence | None = None

@@ -167,3 +167,14 @@ async def test_compression_is_never_negotiated_so_no_frame_can_inflate(
     assert client.connection.response is not None
     assert "Sec-WebSocket-Extensions" not in client.connection.response.headers
     await client.close()
+
+
+async def test_a_removal_made_elsewhere_disconnects_at_the_next_heartbeat(quick: RunningServer) -> None:
+    """Another instance removed the member (only the database knows): the socket still closes."""
+    owner = await user_with_token(quick.accounts, "x-owner")
+    editor = await user_with_token(quick.accounts, "x-editor")
+    board = await new_board(quick, owner)
+    await invite(quick, owner, board, "x-editor", "editor")
+    client, _, _ = await joined(quick, board, editor)
+    await quick.accounts.remove_member(board, "x-editor")  # behind this instance's back
+    assert await client.closed(2.0) == 4403

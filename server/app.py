@@ -74,6 +74,7 @@ def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn
         ws_max_size=settings.ws_max_frame_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=None,  # heartbeats are ours, at app level, the same under every --ws
+        timeout_graceful_shutdown=5,  # then open sockets are dropped; clients resume by seq
         **options,
     )
 

@@ -8,7 +8,6 @@ token in the URL. No board rules live here.
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 from collections import Counter
 
@@ -19,12 +18,11 @@ from schemas.errors import CloseCode
 from schemas.messages import Auth
 from server.api.access import Principal, by_token, client_ip, identify, limiter, role_on
 from server.api.errors import ApiError, error_response
-from server.api.services import services
+from server.api.services import VALID_ID, find_board, services
 from server.settings import Settings
 from server.sync.session import Session
 
 log = logging.getLogger("journeyboard.ws")
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _decode_auth = msgspec.json.Decoder(Auth).decode
 
 
@@ -114,9 +112,8 @@ async def _first_message_auth(websocket: WebSocket, settings: Settings) -> Princ
 
 async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> None:
     found = services(websocket)
-    board_id = websocket.path_params["board_id"]
-    record = await found.store.get_board(board_id) if _ID.match(board_id) else None
-    role = await role_on(websocket, who, board_id) if record else None
+    record = await find_board(websocket)
+    role = await role_on(websocket, who, record.id) if record else None
     if record is None or role is None:
         await websocket.close(CloseCode.NOT_FOUND, "no such board")
         return
@@ -172,7 +169,7 @@ async def _read(websocket: WebSocket, session: Session) -> None:
 
 def _client_id(websocket: WebSocket) -> str:
     given = websocket.query_params.get("client_id", "")
-    return given if _ID.match(given) else secrets.token_hex(8)
+    return given if VALID_ID.match(given) else secrets.token_hex(8)
 
 
 def _since(websocket: WebSocket) -> int | None:

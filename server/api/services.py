@@ -12,7 +12,7 @@ from server.store.accounts import Accounts
 from server.store.mongo import BoardRecord, Store
 from server.sync.room import Rooms
 
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+VALID_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Services(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,9 +38,15 @@ def new_board_id(now_ms: int) -> str:
     return f"{now_ms:011x}{secrets.token_hex(5)}"
 
 
+async def find_board(conn: HTTPConnection) -> BoardRecord | None:
+    """The board named in the path, if the id is well formed and the board exists."""
+    board_id = conn.path_params["board_id"]
+    return await services(conn).store.get_board(board_id) if VALID_ID.match(board_id) else None
+
+
 async def board_record(request: Request) -> BoardRecord:
-    board_id = request.path_params["board_id"]
-    record = await services(request).store.get_board(board_id) if _ID.match(board_id) else None
+    record = await find_board(request)
     if record is None:
+        board_id = request.path_params["board_id"]
         raise ApiError("not_found", f"no board {board_id!r}", board_id=board_id)
     return record

@@ -197,13 +197,23 @@ class Store:
                     future.set_result(i not in taken)
 
     @contextlib.asynccontextmanager
-    async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
-        """Every entry any instance commits from the moment this opens: the change stream."""
+    async def watch_ops(
+        self, idle_poll: float = 0.05
+    ) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
+        """Every entry any instance commits from the moment this opens: the change stream.
+
+        When a poll finds nothing, wait `idle_poll` before the next: nx-27017 answers an
+        empty getMore at once, and polling it back to back kept two cores busy while idle.
+        """
         pipeline = [{"$match": {"operationType": "insert"}}]
-        async with await self.ops.watch(pipeline) as stream:
+        async with await self.ops.watch(pipeline, max_await_time_ms=1000) as stream:
 
             async def changes() -> AsyncIterator[tuple[str, list[LogEntry]]]:
-                async for change in stream:
+                while True:
+                    change = await stream.try_next()
+                    if change is None:
+                        await asyncio.sleep(idle_poll)
+                        continue
                     doc = change["fullDocument"]
                     yield doc["board"], entries_of(doc)
 

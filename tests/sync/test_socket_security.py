@@ -169,7 +169,9 @@ async def test_compression_is_never_negotiated_so_no_frame_can_inflate(
     await client.close()
 
 
-async def test_a_removal_made_elsewhere_disconnects_at_the_next_heartbeat(quick: RunningServer) -> None:
+async def test_a_removal_made_elsewhere_disconnects_at_the_next_heartbeat(
+    quick: RunningServer,
+) -> None:
     """Another instance removed the member (only the database knows): the socket still closes."""
     owner = await user_with_token(quick.accounts, "x-owner")
     editor = await user_with_token(quick.accounts, "x-editor")

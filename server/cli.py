@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if args.command == "serve":
             overrides = {
                 k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None
@@ -207,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         with database(settings) as uri:
             print(_run(settings, uri, actions[args.command, args.action]))
         return 0
-    except (CommandError, EmbeddedStoreError, DatabaseUnreachable) as error:
+    except (
+        CommandError,
+        EmbeddedStoreError,
+        DatabaseUnreachable,
+        msgspec.ValidationError,
+    ) as error:
         print(f"journeyboard: {error}", file=sys.stderr)
         return 1
 

@@ -1,6 +1,7 @@
 """Settings from the environment, with defaults that are the published limits."""
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -43,31 +44,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     allowed_origins: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
-        env = dict(os.environ if env is None else env)
-        defaults = cls()
-        return cls(
-            host=env.get("HOST", defaults.host),
-            port=int(env.get("PORT", defaults.port)),
-            mongodb_uri=env.get("MONGODB_URI") or None,
-            database=env.get("JOURNEYBOARD_DB", defaults.database),
-            data_dir=Path(env.get("JOURNEYBOARD_DATA", defaults.data_dir)),
-            max_body_bytes=int(env.get("JOURNEYBOARD_MAX_BODY_BYTES", defaults.max_body_bytes)),
-            requests_per_second_per_ip=float(
-                env.get("JOURNEYBOARD_RATE_PER_IP", defaults.requests_per_second_per_ip)
-            ),
-            requests_per_second_per_token=float(
-                env.get("JOURNEYBOARD_RATE_PER_TOKEN", defaults.requests_per_second_per_token)
-            ),
-            ws_ops_per_second=float(
-                env.get("JOURNEYBOARD_WS_OPS_PER_SECOND", defaults.ws_ops_per_second)
-            ),
-            ws_ops_burst=float(env.get("JOURNEYBOARD_WS_OPS_BURST", defaults.ws_ops_burst)),
-            ws_connections_per_user=int(
-                env.get("JOURNEYBOARD_WS_CONNECTIONS_PER_USER", defaults.ws_connections_per_user)
-            ),
-            allowed_origins=tuple(o for o in env.get("JOURNEYBOARD_ORIGINS", "").split(",") if o),
-            auth_failures_per_minute=int(
-                env.get("JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE", defaults.auth_failures_per_minute)
-            ),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from the variables in ENVIRONMENT; a bad value names its field."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {f: env[v] for f, v in ENVIRONMENT.items() if env.get(v)}
+        if "allowed_origins" in values:
+            values["allowed_origins"] = [o for o in str(values["allowed_origins"]).split(",") if o]
+        return msgspec.convert(values, cls, strict=False, dec_hook=_path)
+
+
+def _path(kind: type, value: object) -> Path:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
+# Each setting an operator may change, and the environment variable that changes it.
+ENVIRONMENT = {
+    "host": "HOST",
+    "port": "PORT",
+    "mongodb_uri": "MONGODB_URI",
+    "database": "JOURNEYBOARD_DB",
+    "data_dir": "JOURNEYBOARD_DATA",
+    "max_body_bytes": "JOURNEYBOARD_MAX_BODY_BYTES",
+    "requests_per_second_per_ip": "JOURNEYBOARD_RATE_PER_IP",
+    "requests_per_second_per_token": "JOURNEYBOARD_RATE_PER_TOKEN",
+    "auth_failures_per_minute": "JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE",
+    "ws_ops_per_second": "JOURNEYBOARD_WS_OPS_PER_SECOND",
+    "ws_ops_burst": "JOURNEYBOARD_WS_OPS_BURST",
+    "ws_connections_per_user": "JOURNEYBOARD_WS_CONNECTIONS_PER_USER",
+    "allowed_origins": "JOURNEYBOARD_ORIGINS",
+}

@@ -18,6 +18,7 @@ from server.app import create_app, server_config
 from server.auth import new_token
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
+from server.store.mongo import BoardRecord
 
 TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")  # even part of a token must never be logged
@@ -32,6 +33,34 @@ UNLIMITED: dict[str, float] = {
     "ws_ops_burst": 1e6,
     "ws_connections_per_user": 10**6,
 }
+
+
+# Every kind of caller the access matrices (REST and websocket) check.
+CALLERS = [
+    "anonymous",
+    "malformed",
+    "revoked",
+    "outsider",
+    "viewer",
+    "commenter",
+    "editor",
+    "owner",
+    "admin",
+]
+
+
+def plain_record(board_id: str = "b1", title: str = "t") -> BoardRecord:
+    """A board document with nothing but the required fields, for store-level tests."""
+    return BoardRecord(
+        id=board_id,
+        title=title,
+        description="",
+        tags=[],
+        owner="u",
+        template=None,
+        created_at=0,
+        updated_at=0,
+    )
 
 
 def fresh_database() -> str:

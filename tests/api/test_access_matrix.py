@@ -12,7 +12,7 @@ import pytest
 
 from schemas.auth import Role
 from server.board.roles import at_least
-from tests.harness import RunningServer, bearer, user_with_token
+from tests.harness import CALLERS, RunningServer, bearer, user_with_token
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,6 @@ ACTIONS = [
     Action("invite member", "PUT", "/members/m-extra", "owner", 200, {"role": "viewer"}),
     Action("remove member", "DELETE", "/members/m-extra", "owner", 204),
     Action("delete board", "DELETE", "", "owner", 204),
-]
-CALLERS = [
-    "anonymous",
-    "malformed",
-    "revoked",
-    "outsider",
-    "viewer",
-    "commenter",
-    "editor",
-    "owner",
-    "admin",
 ]
 
 

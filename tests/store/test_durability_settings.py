@@ -7,9 +7,9 @@ from pymongo import AsyncMongoClient, monitoring
 from schemas.board import Node
 from schemas.ops import Create
 from server.settings import Settings
-from server.store.mongo import BoardRecord, Store
+from server.store.mongo import Store
 from server.sync.room import Room
-from tests.harness import fresh_database
+from tests.harness import fresh_database, plain_record
 
 
 class Commands(monitoring.CommandListener):
@@ -36,16 +36,7 @@ async def test_op_log_writes_and_reads_carry_explicit_concerns(mongodb_uri: str)
     store = Store(client, fresh_database())
     try:
         await store.ensure_indexes()
-        record = BoardRecord(
-            id="b",
-            title="t",
-            description="",
-            tags=[],
-            owner="u",
-            template=None,
-            created_at=0,
-            updated_at=0,
-        )
+        record = plain_record("b")
         await store.insert_board(record)
         room = await Room.load(record, store, Settings())
         for i in range(20):

@@ -10,8 +10,9 @@ from schemas.board import Node
 from schemas.ops import Create, Update
 from server.board import BoardState
 from server.settings import Settings
-from server.store.mongo import BoardRecord, LogEntry, Store
+from server.store.mongo import LogEntry, Store
 from server.sync.room import Room, blob_of, replay
+from tests.harness import plain_record
 
 HOSTILE: list[Any] = [
     {"$gt": ""},
@@ -27,19 +28,6 @@ def entry(
     op = Create(element=Node(id=f"n{seq}-{client}", label=label))
     return LogEntry(
         seq=seq, ops=[op], user="u", at=0, client_id=client, client_op_id=client_op_id or seq
-    )
-
-
-def record(board_id: str = "b1", title: str = "t") -> BoardRecord:
-    return BoardRecord(
-        id=board_id,
-        title=title,
-        description="",
-        tags=[],
-        owner="u",
-        template=None,
-        created_at=0,
-        updated_at=0,
     )
 
 
@@ -103,8 +91,8 @@ async def test_operator_shaped_values_are_stored_as_data(store: Store, value: An
 
 
 async def test_search_and_tag_filters_treat_operators_and_regex_as_text(store: Store) -> None:
-    await store.insert_board(record("b1", "Plain"))
-    await store.insert_board(record("b2", "a.*b (draft)"))
+    await store.insert_board(plain_record("b1", "Plain"))
+    await store.insert_board(plain_record("b2", "a.*b (draft)"))
     assert [
         r.id for r in await store.list_boards(tag=None, search=".*", before=None, limit=10)
     ] == ["b2"]
@@ -112,7 +100,7 @@ async def test_search_and_tag_filters_treat_operators_and_regex_as_text(store: S
 
 
 async def test_an_older_snapshot_never_overwrites_a_newer_one(store: Store) -> None:
-    await store.insert_board(record())
+    await store.insert_board(plain_record())
     newer = blob_of(BoardState(title="newer"))
     await store.save_snapshot("b1", 5, newer, now_ms=5)
     await store.save_snapshot("b1", 3, blob_of(BoardState(title="older")), now_ms=6)
@@ -122,8 +110,8 @@ async def test_an_older_snapshot_never_overwrites_a_newer_one(store: Store) -> N
 
 async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
     """Whatever the cached snapshot says, a loaded board equals the full log replayed from empty."""
-    await store.insert_board(record())
-    room = await Room.load(record(), store, Settings())
+    await store.insert_board(plain_record())
+    room = await Room.load(plain_record(), store, Settings())
     for i in range(30):
         ops = [Create(element=Node(id=f"n{i}")), Update(id=f"n{i // 2}", set={"label": f"v{i}"})]
         assert (await room.submit(ops, "u", "c", i)).seq == i + 1
@@ -133,5 +121,5 @@ async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
         stale = replay(BoardState(title="t"), [e for e in log if e.seq <= cached_seq])
         await store.boards.update_one({"_id": "b1"}, {"$set": {"snapshot_seq": -1}})
         await store.save_snapshot("b1", cached_seq, blob_of(stale), now_ms=0)
-        loaded = await Room.load(await store.get_board("b1") or record(), store, Settings())
+        loaded = await Room.load(await store.get_board("b1") or plain_record(), store, Settings())
         assert (loaded.seq, msgspec.json.encode(loaded.state)) == (30, msgspec.json.encode(full))

@@ -3,21 +3,10 @@
 import pytest
 
 from server.auth import token_id
-from tests.harness import RunningServer, user_with_token
+from tests.harness import CALLERS, RunningServer, user_with_token
 from tests.sync.conftest import invite, new_board
 from tests.wsclient import Client
 
-CALLERS = [
-    "anonymous",
-    "malformed",
-    "revoked",
-    "outsider",
-    "viewer",
-    "commenter",
-    "editor",
-    "owner",
-    "admin",
-]
 EDIT = {
     "type": "submit",
     "client_op_id": 1,

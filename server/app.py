@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from server.api import accounts, boards, health, members
+from server.api import accounts, boards, evidence, health, members
 from server.api.access import Limiter
 from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected
 from server.api.pages import login_page
@@ -25,13 +25,20 @@ from server.board import Rejected
 from server.ratelimit import Buckets
 from server.settings import Settings
 from server.store.accounts import Accounts
+from server.store.evidence import Evidence
 from server.store.mongo import Store, StoreError
 from server.sync.bus import follow_commits
 from server.sync.room import Rooms
 from server.ws import board_socket
 
 log = logging.getLogger("journeyboard")
-ENDPOINTS = [*health.ENDPOINTS, *accounts.ENDPOINTS, *boards.ENDPOINTS, *members.ENDPOINTS]
+ENDPOINTS = [
+    *health.ENDPOINTS,
+    *accounts.ENDPOINTS,
+    *boards.ENDPOINTS,
+    *members.ENDPOINTS,
+    *evidence.ENDPOINTS,
+]
 VERSION = "0.1.0"
 
 
@@ -87,8 +94,12 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         store = await open_store(settings, mongodb_uri)
         people = Accounts(store.db)
         await people.ensure_indexes()
+        evidence = Evidence(store.db)
+        await evidence.ensure_indexes()
         rooms = Rooms(store, people, settings)
-        app.state.services = Services(settings=settings, store=store, accounts=people, rooms=rooms)
+        app.state.services = Services(
+            settings=settings, store=store, accounts=people, evidence=evidence, rooms=rooms
+        )
         background = [
             asyncio.create_task(follow_commits(store, rooms), name="follow commits"),
             asyncio.create_task(rooms.heartbeat(), name="heartbeats"),

@@ -18,6 +18,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database: str = "journeyboard"
     data_dir: Path = Path(".journeyboard")
     max_body_bytes: int = 4 * 1024 * 1024
+    max_upload_bytes: int = 2 * 1024**3
     max_page_size: int = 100
     connect_timeout_ms: int = 10_000
     snapshot_every: int = 50
@@ -67,6 +68,7 @@ ENVIRONMENT = {
     "database": "JOURNEYBOARD_DB",
     "data_dir": "JOURNEYBOARD_DATA",
     "max_body_bytes": "JOURNEYBOARD_MAX_BODY_BYTES",
+    "max_upload_bytes": "JOURNEYBOARD_MAX_UPLOAD_BYTES",
     "requests_per_second_per_ip": "JOURNEYBOARD_RATE_PER_IP",
     "requests_per_second_per_token": "JOURNEYBOARD_RATE_PER_TOKEN",
     "auth_failures_per_minute": "JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE",

@@ -105,6 +105,7 @@ async def delete_board(request: Request) -> Response:
     _, record, _ = await board_access(request, "owner")
     await services(request).store.delete_board(record.id)
     await services(request).accounts.forget_board(record.id)
+    await services(request).evidence.forget_board(record.id)
     services(request).rooms.forget(record.id)
     return Response(status_code=204)
 

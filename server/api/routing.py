@@ -54,6 +54,7 @@ class Endpoint(NamedTuple):
     response: Any = None
     query: Any = None
     public: bool = False
+    upload: Any = None  # a record type: the body is a stream of them (JSON array, NDJSON, CSV)
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -80,7 +81,8 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
 
 def openapi(endpoints: Sequence[Endpoint], title: str, version: str) -> dict[str, Any]:
     """An OpenAPI 3.1 document whose schemas come from the same msgspec types the routes use."""
-    types = {t for e in endpoints for t in (e.body, e.response) if t is not None} | {ErrorResponse}
+    types = {t for e in endpoints for t in (e.body, e.response, e.upload) if t is not None}
+    types.add(ErrorResponse)
     ordered = sorted(types, key=repr)
     refs, components = msgspec.json.schema_components(
         ordered, ref_template="#/components/schemas/{name}"
@@ -121,8 +123,10 @@ def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
         errors |= {401, 403}
     if e.body is not None or e.query is not None:
         errors |= {413, 422} if e.body is not None else {422}
-    if e.body is not None:
+    if e.body is not None or e.upload is not None:
         errors.add(401)
+    if e.upload is not None:
+        errors.add(413)
     if e.method != "GET":
         errors.add(409)
     error = {"content": {"application/json": {"schema": ref_of[ErrorResponse]}}}
@@ -139,4 +143,19 @@ def _operation(e: Endpoint, ref_of: dict[Any, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": ref_of[e.body]}},
         }
+    if e.upload is not None:
+        operation["requestBody"] = _upload_body(ref_of[e.upload])
     return operation
+
+
+def _upload_body(record: dict[str, Any]) -> dict[str, Any]:
+    """Records are checked one by one (a bad one is reported, not fatal), so any item goes."""
+    each = f"each item a record as in {record['$ref']}"
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "description": each}},
+            "application/x-ndjson": {"schema": record},
+            "text/csv": {"schema": {"type": "string", "description": "a header row of fields"}},
+        },
+    }

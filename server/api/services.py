@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection, Request
 from server.api.errors import ApiError, read_body
 from server.settings import Settings
 from server.store.accounts import Accounts
+from server.store.evidence import Evidence
 from server.store.mongo import BoardRecord, Store
 from server.sync.room import Rooms
 
@@ -21,6 +22,7 @@ class Services(msgspec.Struct, frozen=True, kw_only=True):
     settings: Settings
     store: Store
     accounts: Accounts
+    evidence: Evidence
     rooms: Rooms
 
 

@@ -1,0 +1,116 @@
+"""Feedback and journey-event uploads: JSON arrays, NDJSON or CSV, streamed, any size."""
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from schemas.evidence import Feedback, IngestReport, JourneyEvent
+from server.api.access import board_access
+from server.api.errors import ApiError
+from server.api.routing import Endpoint, json_response
+from server.api.services import services
+from server.evidence.formats import UnsupportedUpload, reader_for
+from server.evidence.ingest import Document, ingest
+from server.evidence.records import Targets, event_document, feedback_document
+from server.store.evidence import Evidence
+from server.sync.room import now_ms
+
+MAX_RECORD_BYTES = 64 * 1024
+T = TypeVar("T")
+
+
+async def post_feedback(request: Request) -> Response:
+    at = now_ms()
+    return await _upload(
+        request,
+        lambda board, targets, raw: feedback_document(board, _lenient(raw, Feedback), targets, at),
+        lambda evidence: evidence.feedback,
+    )
+
+
+async def post_events(request: Request) -> Response:
+    return await _upload(
+        request,
+        lambda board, targets, raw: event_document(board, _lenient(raw, JourneyEvent), targets),
+        lambda evidence: evidence.events,
+    )
+
+
+async def _upload(
+    request: Request,
+    document: Callable[[str, Targets, Any], Document],
+    collection: Callable[[Evidence], Any],
+) -> Response:
+    """Stream the upload into the store; records name the board as it is now."""
+    _, record, _ = await board_access(request, "editor")
+    found = services(request)
+    try:
+        read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES)
+    except UnsupportedUpload as error:
+        raise ApiError("bad_request", str(error)) from None
+    room = await found.rooms.open(record)
+    await room.catch_up()
+    targets = Targets(room.state.elements.values())
+    into = collection(found.evidence)
+    chunks = _limited(request.stream(), found.settings.max_upload_bytes)
+    try:
+        report = await ingest(
+            read(chunks),
+            lambda raw: document(record.id, targets, raw),
+            lambda docs: found.evidence.insert(into, docs),
+        )
+    except UnsupportedUpload as error:
+        raise ApiError("bad_request", str(error)) from None
+    return json_response(report)
+
+
+def _lenient(raw: Any, kind: type[T]) -> T:
+    """A record from JSON or a CSV row: numbers may be strings, a date may lack its time."""
+    if isinstance(raw, dict):
+        at = raw.get("at")
+        if isinstance(at, str) and len(at) == 10:
+            raw = {**raw, "at": at + "T00:00:00"}
+    return msgspec.convert(raw, kind, strict=False)
+
+
+async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The chunks up to `limit` bytes, then too_large: what came before it is still read."""
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            yield chunk[: len(chunk) - (size - limit)]
+            raise ApiError(
+                "too_large",
+                f"uploads stop at {limit} bytes; records before this point were stored, "
+                "so split the file and send the rest (re-sent records are skipped)",
+                limit=limit,
+            )
+        yield chunk
+
+
+UPLOAD = (
+    "Upload {} as a JSON array, NDJSON (application/x-ndjson) or CSV (text/csv, a header "
+    "row of field names); bad records are reported by line and do not stop the rest"
+)
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/api/boards/{board_id}/feedback",
+        post_feedback,
+        UPLOAD.format("feedback (surveys, reviews, social, support)"),
+        response=IngestReport,
+        upload=Feedback,
+    ),
+    Endpoint(
+        "POST",
+        "/api/boards/{board_id}/events",
+        post_events,
+        UPLOAD.format("journey events (a customer passed a touchpoint; value = purchase)"),
+        response=IngestReport,
+        upload=JourneyEvent,
+    ),
+]

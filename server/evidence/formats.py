@@ -1,0 +1,174 @@
+"""Upload formats read as streams: records come out as the bytes come in.
+
+Each reader yields (line, value): the record as decoded JSON or a CSV row, or a `Malformed`
+saying why that line could not be read. A malformed line never stops the lines after it,
+except in a JSON array, where nothing after a syntax error can be trusted.
+"""
+
+import codecs
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import ijson
+import msgspec
+
+MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
+_decode_json = msgspec.json.Decoder().decode
+
+
+class Malformed(str):
+    """Why a line could not be read as a record."""
+
+
+class UnsupportedUpload(ValueError):
+    """The upload's media type or outer shape is not one we read."""
+
+
+Line = tuple[int, Any]
+
+
+def reader_for(media_type: str, max_line: int) -> Any:
+    """The reader for a Content-Type, or UnsupportedUpload naming the ones we take."""
+    kind = media_type.split(";")[0].strip().lower()
+    readers = {
+        "application/json": json_array,
+        "application/x-ndjson": ndjson,
+        "application/jsonl": ndjson,
+        "text/csv": csv_rows,
+    }
+    if kind not in readers:
+        raise UnsupportedUpload(
+            f"Content-Type {kind or 'missing'!r}: send {', '.join(MEDIA_TYPES)}"
+        )
+    reader = readers[kind]
+    return lambda chunks: reader(chunks, max_line)
+
+
+async def ndjson(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Line]:
+    """One JSON object per line; blank lines are skipped, long lines rejected."""
+    number, pending, skipping = 0, b"", False
+    async for chunk in chunks:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for raw in lines:
+            number += 1
+            if skipping:
+                skipping = False
+                yield number, Malformed(f"line is longer than {max_line} bytes")
+            elif raw.strip():
+                yield number, _json_line(raw)
+        if len(pending) > max_line:
+            pending, skipping = b"", True
+    if skipping or pending.strip():
+        number += 1
+        yield (
+            number,
+            Malformed(f"line is longer than {max_line} bytes")
+            if skipping
+            else (_json_line(pending)),
+        )
+
+
+def _json_line(raw: bytes) -> Any:
+    try:
+        return _decode_json(raw)
+    except (msgspec.DecodeError, RecursionError) as error:
+        return Malformed(f"not JSON: {error}")
+
+
+async def csv_rows(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Line]:
+    """A header row, then one record per row; empty cells are absent fields.
+
+    Rows are cut where a newline falls outside quotes (an even number of `"` before it),
+    so quoted cells may hold newlines and a row is never split across two chunks.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    rows = _CsvRows()
+    text = ""
+    async for chunk in chunks:
+        text += decoder.decode(chunk)
+        cut = _row_boundary(text)
+        if cut < 0 and len(text) > max_line:
+            yield rows.line + 1, Malformed(f"row is longer than {max_line} bytes; stopped here")
+            return
+        for found in rows.read(text[: cut + 1]):
+            yield found
+        text = text[cut + 1 :]
+    text += decoder.decode(b"", final=True)
+    for found in rows.read(text + "\n" if text.strip() else ""):
+        yield found
+
+
+class _CsvRows:
+    """Rows after the header, numbered by the line they end on."""
+
+    def __init__(self) -> None:
+        self.header: list[str] | None = None
+        self.line = 0
+
+    def read(self, complete: str) -> Iterator[Line]:
+        reader = csv.reader(io.StringIO(complete))
+        for row in reader:
+            number = self.line + reader.line_num
+            if self.header is None:
+                self.header = [name.strip() for name in row]
+            elif not any(row):
+                continue
+            elif len(row) != len(self.header):
+                yield number, Malformed(f"{len(row)} cells for {len(self.header)} columns")
+            else:
+                yield number, {k: v for k, v in zip(self.header, row, strict=True) if v != ""}
+        self.line += complete.count("\n")
+
+
+def _row_boundary(text: str) -> int:
+    """The last newline that ends a row, or -1."""
+    cut = text.rfind("\n")
+    while cut >= 0 and text.count('"', 0, cut) % 2:
+        cut = text.rfind("\n", 0, cut)
+    return cut
+
+
+async def json_array(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Line]:
+    """A JSON array of records, parsed incrementally; `line` is the item's number."""
+    stream = _Readable(chunks)
+    first = await stream.peek()
+    if first and first[:1] != b"[":
+        raise UnsupportedUpload("a JSON upload is an array of records; send NDJSON to stream")
+    number = 0
+    try:
+        async for item in ijson.items_async(stream, "item", use_float=True):
+            number += 1
+            yield number, item
+    except ijson.JSONError as error:
+        yield number + 1, Malformed(f"the JSON array breaks after item {number}: {error}")
+
+
+class _Readable:
+    """An async byte stream with the `read` ijson wants, over an iterator of chunks."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._head = b""
+
+    async def peek(self) -> bytes:
+        while not self._head.strip():
+            chunk = await anext(self._chunks, None)
+            if chunk is None:
+                break
+            self._head += chunk
+        self._head = self._head.lstrip()
+        return self._head
+
+    async def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson's probe for bytes or str
+            return b""
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        async for chunk in self._chunks:
+            if chunk:  # an empty read means the end to ijson
+                return chunk
+        return b""

@@ -1,0 +1,203 @@
+"""Feedback and event uploads: every format, per-record errors, dedupe, access, hostile input."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from tests.harness import (
+    RunningServer,
+    bearer,
+    running_server,
+    settings_for_tests,
+    user_with_token,
+)
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def ndjson(*records: Any) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
+async def upload(
+    http: httpx.AsyncClient, board: str, kind: str, body: Any, media: str = "application/json"
+) -> dict[str, Any]:
+    content = json.dumps(body).encode() if media == "application/json" else body
+    response = await http.post(
+        f"/api/boards/{board}/{kind}", content=content, headers={"Content-Type": media}
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def stored(server: RunningServer, kind: str, board: str) -> dict[str, dict[str, Any]]:
+    collection = getattr(server.services.evidence, kind)
+    return {doc["_id"].split("|")[-1]: doc async for doc in collection.find({"board": board})}
+
+
+async def test_feedback_resolves_ids_labels_aliases_and_channels(
+    http: httpx.AsyncClient, server: RunningServer, journey: str
+) -> None:
+    records = [
+        {"external_id": "1", "source": "survey", "touchpoint": "checkout", "score": 9, "scale": "nps"},
+        {"external_id": "2", "source": "survey", "touchpoint": "Store Visit", "score": 2, "scale": "csat"},
+        {"external_id": "3", "source": "support", "touchpoint": "helpdesk", "text": "Terrible, nobody answered"},
+        {"external_id": "4", "source": "review", "channel": "phone", "score": 7, "scale": "ces"},
+        {"external_id": "5", "source": "social", "stage": "Purchase", "text": "Love it, great and easy"},
+        {"external_id": "6", "source": "review", "score": 4.5, "scale": "rating"},
+    ]  # fmt: skip
+    report = await upload(http, journey, "feedback", records)
+    assert report == {"accepted": 6, "duplicates": 0, "rejected": 0, "errors": []}
+    docs = await stored(server, "feedback", journey)
+    assert {k: (d["node"], d["stage"]) for k, d in docs.items()} == {
+        "1": ("checkout", "buy"),
+        "2": ("store", "buy"),
+        "3": ("ticket", "help"),
+        "4": ("call", "help"),
+        "5": (None, "buy"),
+        "6": (None, None),
+    }
+    assert docs["1"]["norm"] == 90 and docs["1"]["promoter"] == 1
+    assert docs["2"]["norm"] == 25 and docs["2"]["bad"] == 1
+    assert docs["4"]["norm"] == 100 and docs["6"]["norm"] == 87.5
+    assert docs["3"]["sentiment"] < -0.3 and docs["3"]["bad"] == 1
+    assert docs["5"]["sentiment"] > 0.5 and docs["5"]["bad"] == 0
+
+
+async def test_importing_the_same_records_twice_adds_nothing(
+    http: httpx.AsyncClient, server: RunningServer, journey: str
+) -> None:
+    with_ids = [{"source": "survey", "external_id": str(i), "text": f"note {i}"} for i in range(30)]
+    without_ids = [{"source": "review", "text": f"review {i}"} for i in range(20)]
+    first = await upload(http, journey, "feedback", with_ids + without_ids)
+    again = await upload(http, journey, "feedback", with_ids + without_ids)
+    assert (first["accepted"], first["duplicates"]) == (50, 0)
+    assert (again["accepted"], again["duplicates"]) == (0, 50)
+    assert len(await stored(server, "feedback", journey)) == 50
+    other_source = await upload(
+        http, journey, "feedback", [{"source": "support", "external_id": "1"}]
+    )
+    assert other_source["accepted"] == 1, "the dedupe key is source + external id"
+
+
+async def test_bad_records_are_reported_by_line_and_the_rest_are_stored(
+    http: httpx.AsyncClient, server: RunningServer, journey: str
+) -> None:
+    body = (
+        ndjson(
+            {"external_id": "ok1", "text": "fine"},
+            {"external_id": "x", "score": 11, "scale": "nps"},
+            {"external_id": "x", "score": 3},
+            {"external_id": "x", "score": 0, "scale": "csat"},
+            {"external_id": "x", "touchpoint": "nowhere"},
+            {"external_id": "x", "customer": {"$gt": ""}},
+            {"external_id": "x", "$where": "sleep(1000)"},
+            {"external_id": "x", "score": 10**400, "scale": "nps"},
+        )
+        + b"{broken\n"
+        + ndjson({"external_id": "ok2", "text": "also fine"})
+    )
+    report = await upload(http, journey, "feedback", body, "application/x-ndjson")
+    assert (report["accepted"], report["rejected"]) == (2, 8)
+    reasons = {e["line"]: e["reason"] for e in report["errors"]}
+    assert list(reasons) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert "score" in reasons[2] and "needs its scale" in reasons[3]
+    assert "between 1 and 5" in reasons[4] and "no touchpoint 'nowhere'" in reasons[5]
+    assert "customer" in reasons[6] and "$where" in reasons[7] and "not JSON" in reasons[9]
+    assert set(await stored(server, "feedback", journey)) == {"ok1", "ok2"}
+
+
+async def test_csv_uploads_stream_in_small_chunks_with_spreadsheet_values(
+    http: httpx.AsyncClient, server: RunningServer, journey: str
+) -> None:
+    csv = (
+        "external_id,source,touchpoint,score,scale,text,at,customer\n"
+        '1,survey,Checkout,3,nps,"slow, and then\nit failed",2026-11-20,c1\n'
+        "2,survey,checkout,10,nps,,2026-11-20 10:30:00,c2\n"
+        "3,survey,checkout,ten,nps,,,\n"
+    ).encode()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for i in range(0, len(csv), 7):
+            yield csv[i : i + 7]
+
+    response = await http.post(
+        f"/api/boards/{journey}/feedback", content=trickle(), headers={"Content-Type": "text/csv"}
+    )
+    report = response.json()
+    assert (report["accepted"], report["rejected"]) == (2, 1)
+    assert report["errors"][0]["line"] == 5 and "score" in report["errors"][0]["reason"]
+    docs = await stored(server, "feedback", journey)
+    assert docs["1"]["text"] == "slow, and then\nit failed"
+    assert docs["1"]["at"] == 1_795_132_800_000 and docs["1"]["detractor"] == 1
+    assert docs["2"]["at"] == 1_795_170_600_000 and docs["2"]["customer"] == "c2"
+
+
+async def test_events_resolve_touchpoints_mark_purchases_and_dedupe(
+    http: httpx.AsyncClient, server: RunningServer, journey: str
+) -> None:
+    events = [
+        {"customer": "c1", "touchpoint": "Store visit", "at": "2026-01-01T10:00:00Z"},
+        {"customer": "c1", "touchpoint": "pay page", "at": "2026-01-01T10:05:00Z", "value": 42.5},
+        {"customer": "c1", "touchpoint": "nowhere", "at": "2026-01-01T10:06:00Z"},
+        {"customer": "c2", "touchpoint": "checkout"},
+        {"customer": "c2", "touchpoint": "checkout", "at": "2026-01-02T00:00:00Z", "value": -1},
+    ]
+    report = await upload(http, journey, "events", events)
+    assert (report["accepted"], report["rejected"]) == (2, 3)
+    again = await upload(http, journey, "events", events[:2])
+    assert (again["accepted"], again["duplicates"]) == (0, 2)
+    docs = sorted((await stored(server, "events", journey)).values(), key=lambda d: d["at"])
+    assert [(d["node"], d["stage"], d["purchase"], d["value"]) for d in docs] == [
+        ("store", "buy", 0, 0.0),
+        ("checkout", "buy", 1, 42.5),
+    ]
+
+
+async def test_uploads_need_the_editor_role_and_a_supported_format(
+    http: httpx.AsyncClient, server: RunningServer, journey: str
+) -> None:
+    stranger = bearer(await user_with_token(server.accounts, "stranger"))
+    viewer = bearer(await user_with_token(server.accounts, "viewer-of-journey"))
+    await http.put(f"/api/boards/{journey}/members/viewer-of-journey", json={"role": "viewer"})
+    url = f"/api/boards/{journey}/feedback"
+    body = ndjson({"text": "hi"})
+    assert (await http.post(url, content=body, headers=NDJSON | stranger)).status_code == 404
+    refused = await http.post(url, content=body, headers=NDJSON | viewer)
+    assert (
+        refused.status_code == 403
+        and refused.json()["error"]["details"]["required_role"] == "editor"
+    )
+    assert (
+        await http.post(url, content=body, headers=NDJSON | {"Authorization": ""})
+    ).status_code == 401
+    wrong = await http.post(url, content=b"<xml/>", headers={"Content-Type": "application/xml"})
+    assert wrong.status_code == 400 and "text/csv" in wrong.json()["error"]["message"]
+    single = await http.post(
+        url, content=b'{"text": "hi"}', headers={"Content-Type": "application/json"}
+    )
+    assert single.status_code == 400 and "array" in single.json()["error"]["message"]
+
+
+async def test_an_upload_over_the_limit_stops_with_413_and_keeps_what_came_before(
+    mongodb_uri: str,
+) -> None:
+    async with running_server(settings_for_tests(max_upload_bytes=20_000), mongodb_uri) as small:
+        token = await user_with_token(small.accounts, "uploader")
+        async with httpx.AsyncClient(base_url=small.url, headers=bearer(token)) as client:
+            board = (await client.post("/api/boards", json={"title": "b"})).json()["id"]
+            body = ndjson(*({"external_id": str(i), "text": "x" * 30} for i in range(2000)))
+
+            async def chunks() -> AsyncIterator[bytes]:
+                for i in range(0, len(body), 8192):
+                    yield body[i : i + 8192]
+
+            response = await client.post(
+                f"/api/boards/{board}/feedback", content=chunks(), headers=NDJSON
+            )
+            assert response.status_code == 413
+            assert "re-sent records are skipped" in response.json()["error"]["message"]
+            kept = await small.services.evidence.feedback.count_documents({"board": board})
+            assert 0 < kept < 2000

@@ -113,11 +113,11 @@ async def test_csv_uploads_stream_in_small_chunks_with_spreadsheet_values(
     http: httpx.AsyncClient, server: RunningServer, journey: str
 ) -> None:
     csv = (
-        "external_id,source,touchpoint,score,scale,text,at,customer\n"
-        '1,survey,Checkout,3,nps,"slow, and then\nit failed",2026-11-20,c1\n'
-        "2,survey,checkout,10,nps,,2026-11-20 10:30:00,c2\n"
-        "3,survey,checkout,ten,nps,,,\n"
-    ).encode()
+        b"external_id,source,touchpoint,score,scale,text,at,customer\n"
+        b'1,survey,Checkout,3,nps,"slow, and then\nit failed",2026-11-20,c1\n'
+        b"2,survey,checkout,10,nps,,2026-11-20 10:30:00,c2\n"
+        b"3,survey,checkout,ten,nps,,,\n"
+    )
 
     async def trickle() -> AsyncIterator[bytes]:
         for i in range(0, len(csv), 7):

@@ -2,7 +2,7 @@
 
 from server.board.apply import Context, apply_batch
 from server.board.errors import Rejected
-from server.board.limits import Limits
+from server.board.limits import REPLAY_LIMITS, Limits
 from server.board.state import BoardState
 
-__all__ = ["BoardState", "Context", "Limits", "Rejected", "apply_batch"]
+__all__ = ["REPLAY_LIMITS", "BoardState", "Context", "Limits", "Rejected", "apply_batch"]

@@ -55,3 +55,13 @@ def _check_value(value: Any, limits: Limits, depth: int, path: str) -> None:
             _check_value(item, limits, depth + 1, f"{path}[{i}]")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
         raise Rejected("invalid", "integers in data must be within ±2^53", path=path)
+
+
+# Replaying the log must never refuse an op it once committed, even if limits were lowered.
+REPLAY_LIMITS = Limits(
+    max_elements=2**62,
+    max_board_bytes=2**62,
+    max_data_bytes=2**62,
+    max_data_depth=10**6,
+    max_data_keys=2**62,
+)

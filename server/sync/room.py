@@ -23,7 +23,7 @@ from schemas.auth import Role
 from schemas.errors import CloseCode
 from schemas.messages import Left, OpMessage, SnapshotMessage, Welcome
 from schemas.ops import BoardOp, UpdateBoard
-from server.board import BoardState, Context, Limits, Rejected, apply_batch
+from server.board import REPLAY_LIMITS, BoardState, Context, Rejected, apply_batch
 from server.board.apply import element_size
 from server.settings import Settings
 from server.store.accounts import Accounts
@@ -34,14 +34,6 @@ from server.sync.session import Session
 log = logging.getLogger("journeyboard.sync")
 encode = msgspec.json.Encoder().encode
 
-# Replaying the log must never refuse an op it once committed, even if limits were lowered.
-REPLAY_LIMITS = Limits(
-    max_elements=2**62,
-    max_board_bytes=2**62,
-    max_data_bytes=2**62,
-    max_data_depth=10**6,
-    max_data_keys=2**62,
-)
 MAX_ATTEMPTS = 50
 MAX_GROUP = 500
 RESUME_LIMIT = 10_000  # further behind than this, a fresh snapshot is cheaper than the ops

@@ -19,8 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from schemas.board import AnyElement
 from schemas.ops import BoardOp
-from server.board import BoardState, Context, apply_batch
-from server.sync.room import REPLAY_LIMITS
+from server.board import REPLAY_LIMITS, BoardState, Context, apply_batch
 from tests.wsclient import ws_url
 
 decode_ops = msgspec.json.Decoder(list[BoardOp]).decode

@@ -1,0 +1,240 @@
+"""Feedback and events from files, rows or DataFrames, streamed to the server in chunks.
+
+A file is read a row at a time and sent a chunk at a time (two requests in flight, so the
+server is never idle while the next chunk is read), so memory stays flat whatever the
+file's size. Columns are matched to record fields by the names common exports use, or by
+an explicit mapping; rejected rows are reported with their line in the source.
+"""
+
+import asyncio
+import csv
+import io
+import math
+import os
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+import ijson
+import msgspec
+
+from schemas.evidence import Feedback, IngestReport, JourneyEvent, Rejection
+
+Kind = Literal["feedback", "events"]
+Source = str | os.PathLike[str] | Iterable[Mapping[str, Any]] | Any  # Any: a pandas DataFrame
+FIELDS: dict[Kind, tuple[str, ...]] = {
+    "feedback": tuple(f.name for f in msgspec.structs.fields(Feedback)),
+    "events": tuple(f.name for f in msgspec.structs.fields(JourneyEvent)),
+}
+# Column names common exports use for each field (compared without case, spaces or _).
+COMMON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "external_id": ("id", "response id", "responseid", "review id", "ticket id", "event id"),
+    "score": ("rating", "nps", "csat", "ces", "stars", "score value"),
+    "text": ("comment", "comments", "feedback", "review", "body", "message", "verbatim"),
+    "at": ("created at", "date", "timestamp", "time", "submitted at", "created"),
+    "customer": ("customer id", "customerid", "user id", "userid", "email", "client id"),
+    "touchpoint": ("touch point", "node", "step", "page", "event", "event name"),
+    "stage": ("journey stage", "phase"),
+    "value": ("amount", "revenue", "order value", "total", "price"),
+    "channel": ("medium",),
+}
+MAX_ERRORS = 100
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """Where an import is: rows sent so far, and bytes read of the file (when known)."""
+
+    rows: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    bytes_read: int
+    bytes_total: int | None
+
+
+Progress = Callable[[ImportProgress], None]
+
+
+class ImportOptions(TypedDict, total=False):
+    """How to read a source: `mapping` {field: column}, `defaults` {field: value}, and more."""
+
+    mapping: dict[str, str]
+    defaults: dict[str, Any]
+    chunk_rows: int
+    progress: Progress
+
+
+def _key(name: str) -> str:
+    return name.casefold().replace("_", " ").replace("-", " ").strip()
+
+
+def columns_for(kind: Kind, header: Iterable[str], mapping: Mapping[str, str]) -> dict[str, str]:
+    """{field: column} for this header: explicit mapping first, then exact and common names."""
+    unknown = set(mapping) - set(FIELDS[kind])
+    if unknown:
+        raise ValueError(
+            f"--map names unknown fields {sorted(unknown)}; fields are {', '.join(FIELDS[kind])}"
+        )
+    by_key = {_key(column): column for column in header}
+    found = dict(mapping)
+    for field in FIELDS[kind]:
+        if field in found:
+            continue
+        for name in (field, *COMMON_COLUMNS.get(field, ())):
+            if _key(name) in by_key:
+                found[field] = by_key[_key(name)]
+                break
+    missing = [c for c in mapping.values() if _key(c) not in by_key]
+    if missing:
+        raise ValueError(f"no column {missing[0]!r} in the source; columns are {list(header)}")
+    return found
+
+
+def _cell(value: Any) -> Any:
+    """A cell as JSON wants it; None for empty cells and NaN (pandas' missing value)."""
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # a numpy scalar
+        return value.item()
+    return value
+
+
+class Rows:
+    """The (line, row) pairs of a source, and how many of its bytes have been read."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.path = Path(source) if isinstance(source, str | os.PathLike) else None
+        self.total = self.path.stat().st_size if self.path else None
+        self.bytes_read = 0
+        if self.path and self.path.suffix.lower() not in (".csv", ".ndjson", ".jsonl", ".json"):
+            raise ValueError(f"{self.path.name}: read .csv, .ndjson, .jsonl or .json files")
+
+    def __iter__(self) -> Iterator[tuple[int, Mapping[str, Any]]]:
+        if self.path is None:
+            if hasattr(self.source, "iloc") and hasattr(self.source, "columns"):
+                yield from _frame_rows(self.source)
+            else:
+                rows: Iterable[Mapping[str, Any]] = self.source  # type: ignore[assignment]
+                yield from enumerate(rows, start=1)
+            return
+        with self.path.open("rb") as handle:
+            for number, row in self._file_rows(handle):
+                self.bytes_read = handle.tell()
+                yield number, row
+
+    def _file_rows(self, handle: io.BufferedReader) -> Iterator[tuple[int, Mapping[str, Any]]]:
+        assert self.path is not None
+        suffix = self.path.suffix.lower()
+        if suffix == ".csv":
+            reader = csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
+            return ((reader.line_num, row) for row in reader)
+        if suffix == ".json":
+            return enumerate(ijson.items(handle, "item", use_float=True), start=1)
+        return (
+            (number, msgspec.json.decode(line))
+            for number, line in enumerate(handle, start=1)
+            if line.strip()
+        )
+
+
+def _frame_rows(frame: Any, step: int = 10_000) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """A DataFrame's rows, converted a slice at a time; line 2 is the first row, as in CSV."""
+    for start in range(0, len(frame), step):
+        for offset, row in enumerate(frame.iloc[start : start + step].to_dict("records")):
+            yield start + offset + 2, row
+
+
+def records(
+    kind: Kind,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    mapping: Mapping[str, str],
+    defaults: Mapping[str, Any],
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line, record) for every row, with fields taken from the matched columns."""
+    columns: dict[str, str] | None = None
+    for line, row in rows:
+        if columns is None:
+            columns = columns_for(kind, row.keys(), mapping)
+        record = dict(defaults)
+        for field, column in columns.items():
+            value = _cell(row.get(column))
+            if value is not None:
+                record[field] = value
+        yield line, record
+
+
+async def upload_chunks(
+    send: Callable[[bytes], Awaitable[IngestReport]],
+    kind: Kind,
+    source: Source,
+    mapping: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    chunk_rows: int = 5000,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Send the source as NDJSON chunks; one report for all, lines as in the source."""
+    rows = Rows(source)
+    mapped = records(kind, rows, mapping or {}, defaults or {})
+    report = IngestReport()
+    in_flight: list[tuple[asyncio.Task[IngestReport], list[int]]] = []
+
+    async def settle(task: asyncio.Task[IngestReport], lines: list[int]) -> None:
+        _merge(report, await task, lines)
+        if progress is not None:
+            done = report.accepted + report.duplicates + report.rejected
+            progress(
+                ImportProgress(
+                    done,
+                    report.accepted,
+                    report.duplicates,
+                    report.rejected,
+                    rows.bytes_read,
+                    rows.total,
+                )
+            )
+
+    try:
+        while True:
+            chunk = _chunk(mapped, chunk_rows)
+            if chunk is None:
+                break
+            body, lines = chunk
+            in_flight.append((asyncio.ensure_future(send(body)), lines))
+            if len(in_flight) == 2:
+                await settle(*in_flight.pop(0))
+        for task, lines in in_flight:
+            await settle(task, lines)
+    finally:
+        for task, _ in in_flight:
+            task.cancel()
+    return report
+
+
+def _chunk(
+    mapped: Iterator[tuple[int, dict[str, Any]]], size: int
+) -> tuple[bytes, list[int]] | None:
+    lines: list[int] = []
+    parts: list[bytes] = []
+    for line, record in mapped:
+        lines.append(line)
+        parts.append(msgspec.json.encode(record))
+        if len(lines) == size:
+            break
+    return (b"\n".join(parts) + b"\n", lines) if lines else None
+
+
+def _merge(report: IngestReport, part: IngestReport, lines: list[int]) -> None:
+    """Add a chunk's report, turning its line numbers (within the chunk) into source lines."""
+    report.accepted += part.accepted
+    report.duplicates += part.duplicates
+    report.rejected += part.rejected
+    room = MAX_ERRORS - len(report.errors)
+    report.errors += [Rejection(line=lines[e.line - 1], reason=e.reason) for e in part.errors][
+        :room
+    ]

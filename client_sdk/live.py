@@ -1,0 +1,398 @@
+"""A live replica of one board over the websocket, with optimistic local edits.
+
+    async with client.live(board_id) as board:
+        board.on_change(lambda change: print(change.seq, change.ops))
+        async with board.batch():
+            board.create(Node(id="n1", label="Checkout"))
+            board.update("n1", channel="web")
+        await board.synced()
+
+The replica holds two states: `confirmed`, the board as of the last seq the server sent,
+and `elements`, what you see: confirmed plus your edits the server has not answered yet,
+re-applied on top whenever another client's op arrives (the server's order wins). The
+same pure board core the server runs applies every op, so the replica cannot drift.
+Edits made while disconnected wait in order and are sent on reconnect with their original
+ids, so each is applied exactly once however often the connection drops.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from client_sdk.errors import JourneyboardError, error_for
+from client_sdk.retries import Retries
+from schemas.auth import Role
+from schemas.board import AnyElement
+from schemas.errors import CloseCode
+from schemas.messages import (
+    Ack,
+    AnyServerMessage,
+    Cursor,
+    Left,
+    OpMessage,
+    Presence,
+    Reject,
+    ServerPing,
+    SetPresence,
+    SnapshotMessage,
+    Submit,
+    Welcome,
+)
+from schemas.ops import BoardOp, Create, Delete, Move, Update
+from server.board import REPLAY_LIMITS, BoardState, Context, Rejected, apply_batch
+
+F = TypeVar("F")
+log = logging.getLogger("journeyboard.live")
+_decode = msgspec.json.Decoder(AnyServerMessage).decode
+_encode = msgspec.json.Encoder().encode
+# Closes after which reconnecting cannot help: the caller must fix credentials or access.
+FATAL_CLOSES = {
+    CloseCode.UNAUTHORIZED: "unauthorized",
+    CloseCode.FORBIDDEN: "forbidden",
+    CloseCode.NOT_FOUND: "not_found",
+    CloseCode.GONE: "not_found",
+}
+RECONNECT = Retries(attempts=2**31, base=0.2, cap=5.0)
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something changed what `elements` shows: a committed op, or a local edit (`seq` None)."""
+
+    ops: list[BoardOp]
+    seq: int | None
+    user: str
+    local: bool
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A submission the server has not committed yet, as it will be (re)sent."""
+
+    client_op_id: int
+    ops: list[BoardOp]
+
+
+class Edits(Generic[F]):
+    """Shorthands for the common edits, on top of `submit` (whatever its answer type)."""
+
+    def submit(self, ops: Iterable[BoardOp]) -> F:
+        raise NotImplementedError
+
+    def create(self, element: AnyElement) -> F:
+        return self.submit([Create(element=element)])
+
+    def update(self, element_id: str, **changes: Any) -> F:
+        """Set properties, e.g. `update("n1", label="Pay", channel="web")`."""
+        return self.submit([Update(id=element_id, set=changes)])
+
+    def move(self, element_id: str, x: float, y: float) -> F:
+        return self.submit([Move(id=element_id, x=x, y=y)])
+
+    def delete(self, element_id: str) -> F:
+        return self.submit([Delete(id=element_id)])
+
+
+class LiveBoard(Edits["asyncio.Future[int]"]):
+    """One board kept current over a websocket; open it with `client.live(board_id)`."""
+
+    def __init__(
+        self, url: str, token: str, board_id: str, client_id: str, reconnect: Retries = RECONNECT
+    ) -> None:
+        self.board_id = board_id
+        self.client_id = client_id
+        self._url = f"{url.replace('http', 'ws', 1)}/ws/boards/{board_id}"
+        self._token = token
+        self._reconnect = reconnect
+        self.user = ""
+        self.role: Role = "viewer"
+        self.seq = 0
+        self.confirmed = BoardState(title="")
+        self.view = self.confirmed
+        self.others: dict[str, Presence] = {}
+        self.connected = asyncio.Event()
+        self._joined = False
+        self._pending: list[_Pending] = []
+        self._answers: dict[int, asyncio.Future[int]] = {}
+        self._op_ids = itertools.count(int(time.time() * 1000))
+        self._listeners: list[Callable[[Change], Any]] = []
+        self._socket: ClientConnection | None = None
+        self._sends: set[asyncio.Future[None]] = set()
+        self._batch: list[BoardOp] | None = None
+        self._batch_answer: asyncio.Future[int] | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._first_sync: asyncio.Future[None] | None = None
+        self._settled = asyncio.Event()
+        self._settled.set()
+        self.failure: JourneyboardError | None = None
+
+    # Lifecycle
+
+    async def __aenter__(self) -> "LiveBoard":
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self, within: float = 30.0) -> None:
+        """Connect and wait for the first snapshot; raises if the board cannot be opened."""
+        self._first_sync = asyncio.get_running_loop().create_future()
+        self._runner = asyncio.create_task(self._run(), name=f"live board {self.board_id}")
+        await asyncio.wait_for(asyncio.shield(self._first_sync), within)
+
+    async def close(self, flush: float = 10.0) -> None:
+        """Give unanswered edits up to `flush` seconds to be answered, then disconnect."""
+        if self._pending and self.failure is None:
+            with contextlib.suppress(TimeoutError):
+                await self.synced(within=flush)
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        closed = JourneyboardError("closed", "the live board closed before the server answered")
+        for answer in self._answers.values():
+            if not answer.done():
+                answer.set_exception(closed)
+
+    async def synced(self, within: float | None = None) -> None:
+        """Wait until the server has answered every edit made so far."""
+        async with asyncio.timeout(within):
+            while self._pending:
+                if self.failure is not None:
+                    raise self.failure
+                self._settled.clear()
+                await self._settled.wait()
+
+    # Reading
+
+    @property
+    def elements(self) -> dict[str, AnyElement]:
+        """Every element as you see it: the server's board plus your unanswered edits."""
+        return self.view.elements
+
+    @property
+    def title(self) -> str:
+        return self.view.title
+
+    def get(self, element_id: str) -> AnyElement | None:
+        return self.view.elements.get(element_id)
+
+    def on_change(self, callback: Callable[[Change], Any]) -> Callable[[], None]:
+        """Call `callback(change)` after every change; returns a function that stops it."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+    # Editing
+
+    def submit(self, ops: Iterable[BoardOp]) -> asyncio.Future[int]:
+        """Apply ops locally at once and send them; the future resolves to their seq.
+
+        Raises the typed error at once if the ops cannot apply to what you see (a duplicate
+        id, a missing node); the future fails if the server rejects them later.
+        """
+        batch = list(ops)
+        self.view = self._apply(self.view, batch, self.user)
+        self._notify(Change(batch, None, self.user, local=True))
+        if self._batch is not None and self._batch_answer is not None:
+            self._batch.extend(batch)
+            return self._batch_answer
+        return self._queue(batch, asyncio.get_running_loop().create_future())
+
+    def _queue(self, ops: list[BoardOp], answer: asyncio.Future[int]) -> asyncio.Future[int]:
+        pending = _Pending(next(self._op_ids), ops)
+        self._pending.append(pending)
+        self._answers[pending.client_op_id] = answer
+        self._settled.clear()
+        self._send(pending)
+        return answer
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[asyncio.Future[int]]:
+        """Edits inside the block show at once and go to the server as one submission.
+
+        The block yields the future of that submission (it resolves to its seq).
+        """
+        if self._batch is not None and self._batch_answer is not None:
+            yield self._batch_answer
+            return
+        answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._batch, self._batch_answer = [], answer
+        try:
+            yield answer
+        except BaseException:
+            answer.cancel()
+            self.view = self._rebase()
+            raise
+        finally:
+            collected, self._batch, self._batch_answer = self._batch, None, None
+        if collected:
+            self._queue(collected, answer)
+        else:
+            answer.set_result(self.seq)
+
+    def set_presence(
+        self, cursor: tuple[float, float] | None = None, selection: Iterable[str] = ()
+    ) -> None:
+        """Show others where your pointer is and what you selected (dropped when offline)."""
+        if self._socket is not None and self.connected.is_set():
+            at = Cursor(x=cursor[0], y=cursor[1]) if cursor else None
+            message = SetPresence(cursor=at, selection=tuple(selection))
+            self._spawn(self._socket.send(_encode(message).decode()))
+
+    # The connection
+
+    async def _run(self) -> None:
+        for attempt in itertools.count():
+            try:
+                await self._session()
+                attempt = 0
+            except InvalidStatus as error:
+                status = error.response.status_code
+                if status in (401, 403, 404):
+                    kind = {401: "unauthorized", 403: "forbidden", 404: "not_found"}[status]
+                    self._fail(error_for(kind, f"cannot open board {self.board_id}", status))
+                    return
+            except ConnectionClosed as error:
+                code = error.rcvd.code if error.rcvd else None
+                if code in FATAL_CLOSES:
+                    reason = error.rcvd.reason if error.rcvd else ""
+                    self._fail(error_for(FATAL_CLOSES[code], reason or "closed by the server"))
+                    return
+            except OSError as error:
+                log.info("board %s: connection failed (%s); retrying", self.board_id, error)
+            self.connected.clear()
+            self._socket = None
+            await asyncio.sleep(self._reconnect.delay(min(attempt, 10)))
+
+    async def _session(self) -> None:
+        since = f"&since={self.seq}" if self._joined else ""
+        async with connect(
+            f"{self._url}?client_id={self.client_id}{since}",
+            additional_headers={"Authorization": f"Bearer {self._token}"},
+            max_size=None,
+            ping_interval=None,
+            proxy=None,
+        ) as socket:
+            self._socket = socket
+            async for frame in socket:
+                self._receive(_decode(frame), socket)
+
+    def _receive(self, message: AnyServerMessage, socket: ClientConnection) -> None:
+        if isinstance(message, Welcome):
+            self.user, self.role = message.user, message.role
+            if self._joined:
+                self._ready()  # the missed ops follow; resend what is still unanswered
+        elif isinstance(message, SnapshotMessage):
+            self.seq = message.seq
+            elements = {e.id: e for e in message.elements}
+            b = message.board
+            self.confirmed = BoardState(
+                title=b.title, description=b.description, tags=tuple(b.tags), elements=elements
+            )
+            self.view = self._rebase()
+            self._notify(Change([], message.seq, "", local=False))
+            if not self._joined:
+                self._joined = True
+                self._ready()
+                if self._first_sync is not None and not self._first_sync.done():
+                    self._first_sync.set_result(None)
+        elif isinstance(message, OpMessage):
+            self._committed(message)
+        elif isinstance(message, Ack):
+            self._settle(message.client_op_id, message.seq, None)
+        elif isinstance(message, Reject):
+            error = error_for(message.code, message.message, details=message.details)
+            self._settle(message.client_op_id, None, error)
+        elif isinstance(message, Presence):
+            self.others[message.client_id] = message
+        elif isinstance(message, Left):
+            self.others.pop(message.client_id, None)
+        elif isinstance(message, ServerPing):
+            self._spawn(socket.send('{"type":"pong"}'))
+
+    def _ready(self) -> None:
+        self.connected.set()
+        for pending in self._pending:
+            self._send(pending)
+
+    def _committed(self, message: OpMessage) -> None:
+        if message.seq != self.seq + 1:
+            return  # already applied (a resend crossed a resume); the server never skips
+        context = Context(user=message.user, now_ms=message.at, limits=REPLAY_LIMITS)
+        self.confirmed = apply_batch(self.confirmed, message.ops, context)
+        self.seq = message.seq
+        if message.client_id == self.client_id and message.user == self.user:
+            self._settle(message.client_op_id, message.seq, None)
+        self.view = self._rebase()
+        self._notify(Change(message.ops, message.seq, message.user, local=False))
+
+    def _settle(self, op_id: int, seq: int | None, error: JourneyboardError | None) -> None:
+        """The server answered (or committed) a submission: it is no longer pending."""
+        self._pending = [p for p in self._pending if p.client_op_id != op_id]
+        answer = self._answers.pop(op_id, None)
+        if answer is not None and not answer.done():
+            if error is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(seq or 0)
+        if error is not None:
+            self.view = self._rebase()
+            self._notify(Change([], None, self.user, local=True))
+        if not self._pending:
+            self._settled.set()
+
+    def _rebase(self) -> BoardState:
+        """Confirmed state plus unanswered edits; an edit that no longer applies is hidden
+        (the server will reject it too) until its answer arrives."""
+        view = self.confirmed
+        for pending in self._pending:
+            with contextlib.suppress(Rejected):
+                view = self._apply(view, pending.ops, self.user)
+        return view
+
+    def _apply(self, state: BoardState, ops: list[BoardOp], user: str) -> BoardState:
+        try:
+            return apply_batch(state, ops, Context(user=user, now_ms=0, role=self.role))
+        except Rejected as rejected:
+            body = rejected.body()
+            raise error_for(body.code, body.message, details=body.details) from None
+
+    def _send(self, pending: _Pending) -> None:
+        if self._socket is None or not self.connected.is_set():
+            return  # queued: sent in order on reconnect
+        frame = _encode(Submit(client_op_id=pending.client_op_id, ops=pending.ops)).decode()
+        self._spawn(self._socket.send(frame))
+
+    def _notify(self, change: Change) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(change)
+            except Exception:
+                log.exception("on_change callback failed")
+
+    def _fail(self, error: JourneyboardError) -> None:
+        self.failure = error
+        if self._first_sync is not None and not self._first_sync.done():
+            self._first_sync.set_exception(error)
+        self._settled.set()
+
+    def _spawn(self, sending: Coroutine[Any, Any, None]) -> None:
+        """Send without waiting; a send that finds the socket closed is resent on reconnect."""
+
+        async def quietly() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                await sending
+
+        task = asyncio.ensure_future(quietly())
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)

@@ -17,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from server.api import accounts, boards, evidence, health, members
 from server.api.access import Limiter
-from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected
+from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected, on_store_error
 from server.api.pages import login_page
 from server.api.routing import json_response, openapi, routes
 from server.api.services import Services
@@ -130,6 +130,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             ApiError: on_api_error,
             Rejected: on_rejected,
             HTTPException: on_http_error,
+            StoreError: on_store_error,
         },
     )
     app.state.connections = Counter()

@@ -100,11 +100,14 @@ class LogRecorder(logging.Handler):
 
 
 @contextlib.asynccontextmanager
-async def running_server(settings: Settings, mongodb_uri: str) -> AsyncIterator[RunningServer]:
-    """Serve the app with uvicorn on 127.0.0.1 and a free port, in this event loop."""
+async def running_server(
+    settings: Settings, mongodb_uri: str, port: int = 0
+) -> AsyncIterator[RunningServer]:
+    """Serve the app with uvicorn on 127.0.0.1 and a free port (or `port`), in this loop."""
     app = create_app(settings, mongodb_uri)
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = uvicorn.Server(server_config(app, settings, log_level="info", log_config=None))
     task = asyncio.create_task(server.serve(sockets=[sock]))

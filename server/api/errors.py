@@ -1,5 +1,6 @@
 """One error shape for every failure, and the decoding that produces most of them."""
 
+import logging
 from typing import Any, TypeVar
 
 import msgspec
@@ -12,6 +13,7 @@ from server.board import Rejected
 from server.board.apply import invalid
 
 T = TypeVar("T")
+log = logging.getLogger("journeyboard")
 _encode = msgspec.json.encode
 
 
@@ -49,6 +51,13 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = codes.get(exc.status_code, "bad_request")
     body = ErrorBody(code=code, message=str(exc.detail))
     return error_response(body, exc.status_code, dict(exc.headers or {}))
+
+
+async def on_store_error(request: Request, exc: Exception) -> Response:
+    """The database did not answer in time: 503, so clients retry (idempotent calls are safe)."""
+    log.warning("%s %s: database error %s", request.method, request.url.path, type(exc).__name__)
+    body = ErrorBody(code="unavailable", message="the database is not answering; retry shortly")
+    return error_response(body, STATUS["unavailable"], {"Retry-After": "1"})
 
 
 def decode(data: bytes, type_: type[T], path: str = "$") -> T:

@@ -212,6 +212,7 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         pending = _Pending(next(self._op_ids), ops)
         self._pending.append(pending)
         self._answers[pending.client_op_id] = answer
+        answer.add_done_callback(self._report_rejection)
         self._settled.clear()
         self._send(pending)
         return answer
@@ -270,6 +271,10 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
                     return
             except OSError as error:
                 log.info("board %s: connection failed (%s); retrying", self.board_id, error)
+            except Exception:
+                # Never die silently: start over from a fresh snapshot, which heals the replica.
+                log.exception("board %s: replica failed; rejoining", self.board_id)
+                self._joined = False
             self.connected.clear()
             self._socket = None
             await asyncio.sleep(self._reconnect.delay(min(attempt, 10)))
@@ -355,12 +360,14 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         """Confirmed state plus unanswered edits; an edit that no longer applies is hidden
         (the server will reject it too) until its answer arrives."""
         view = self.confirmed
+        context = Context(user=self.user, now_ms=0, role=self.role)
         for pending in self._pending:
             with contextlib.suppress(Rejected):
-                view = self._apply(view, pending.ops, self.user)
+                view = apply_batch(view, pending.ops, context)
         return view
 
     def _apply(self, state: BoardState, ops: list[BoardOp], user: str) -> BoardState:
+        """Apply a local edit, or raise the error the server would answer with."""
         try:
             return apply_batch(state, ops, Context(user=user, now_ms=0, role=self.role))
         except Rejected as rejected:
@@ -372,6 +379,11 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             return  # queued: sent in order on reconnect
         frame = _encode(Submit(client_op_id=pending.client_op_id, ops=pending.ops)).decode()
         self._spawn(self._socket.send(frame))
+
+    def _report_rejection(self, answer: "asyncio.Future[int]") -> None:
+        """Log a rejected edit, so one nobody awaited is not lost in silence."""
+        if not answer.cancelled() and answer.exception() is not None:
+            log.warning("board %s: edit rejected: %s", self.board_id, answer.exception())
 
     def _notify(self, change: Change) -> None:
         for callback in list(self._listeners):

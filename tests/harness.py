@@ -6,7 +6,7 @@ import logging
 import re
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,3 +134,12 @@ async def user_with_token(accounts: Accounts, name: str, admin: bool = False) ->
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def eventually(
+    condition: Callable[[], bool], within: float = 10, every: float = 0.02
+) -> None:
+    """Wait until `condition()` holds, polling: for state another task or process changes."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - there is no event to wait on
+            await asyncio.sleep(every)

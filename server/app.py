@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from server.api import accounts, boards, evidence, health, members
+from server.api import accounts, boards, evidence, health, insights, members
 from server.api.access import Limiter
 from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected, on_store_error
 from server.api.pages import login_page
@@ -38,6 +38,7 @@ ENDPOINTS = [
     *boards.ENDPOINTS,
     *members.ENDPOINTS,
     *evidence.ENDPOINTS,
+    *insights.ENDPOINTS,
 ]
 VERSION = "0.1.0"
 

@@ -68,10 +68,13 @@ async def _upload(
 
 
 def _lenient(raw: Any, kind: type[T]) -> T:
-    """A record from JSON or a CSV row: numbers may be strings, a date may lack its time."""
+    """A record from JSON or a CSV row: numbers may be strings, a date may lack its time,
+    and a time may be seconds since the epoch."""
     if isinstance(raw, dict):
         at = raw.get("at")
-        if isinstance(at, str) and len(at) == 10:
+        if isinstance(at, str) and at.isdigit():
+            raw = {**raw, "at": int(at)}
+        elif isinstance(at, str) and len(at) == 10:
             raw = {**raw, "at": at + "T00:00:00"}
     return msgspec.convert(raw, kind, strict=False)
 

@@ -21,6 +21,10 @@ _sentiment = SentimentIntensityAnalyzer()
 _encode = msgspec.json.encode
 NEGATIVE = -0.05  # VADER's own threshold for a negative compound score
 BAD_BELOW = 50.0  # a normalised score under the scale's midpoint is a bad experience
+# What insight sums per node or stage: the record count, then fields of each document.
+SCORE_FIELDS: tuple[str, ...] = ("feedback", "scored", "norm", "norm2", "sentiment", "opinion")
+SCORE_FIELDS += ("nps", "promoter", "detractor", "bad", "pain")
+PURCHASE_MARK = "+"  # never in an element id, so "checkout+" is a purchase at checkout
 
 
 class Unresolved(ValueError):
@@ -119,6 +123,10 @@ def feedback_document(
         "opinion": int(bool(record.text)),
         "bad": int(bad),
         "pain": pain,
+        # Per-customer sets of where it went well or badly, for moments of truth: a
+        # $group may only use plain field paths to stay fast on the embedded store.
+        "bad_node": node.id if node and bad else None,
+        "good_node": node.id if node and not bad and (norm is not None or record.text) else None,
     }
 
 
@@ -133,6 +141,7 @@ def event_document(board_id: str, record: JourneyEvent, targets: Targets) -> dic
         "at": _ms(record.at),
         "value": record.value or 0.0,
         "purchase": int(bool(record.value)),
+        "step": node.id + PURCHASE_MARK if record.value else node.id,  # one field per path step
     }
 
 

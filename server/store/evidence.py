@@ -11,6 +11,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from server.evidence.records import SCORE_FIELDS
+
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
@@ -50,9 +52,100 @@ class Evidence:
         await self.feedback.delete_many({"board": board_id})
         await self.events.delete_many({"board": board_id})
 
-    async def aggregate(
-        self, collection: AsyncCollection[Document], pipeline: list[Document]
-    ) -> list[Document]:
-        """Run a pipeline that starts by matching one board (callers add that stage)."""
-        cursor = await collection.aggregate(pipeline)
-        return [doc async for doc in cursor]
+    async def scores(self, board_id: str, by: str, where: Document | None = None) -> list[Document]:
+        """Feedback totals per node (or per stage): one row each, `_id` the node or stage."""
+        match = {"board": board_id, **(where or {})}
+        return await _rows(
+            self.feedback, [{"$match": match}, {"$group": {"_id": f"${by}", **_SCORE_SUMS}}]
+        )
+
+    async def quotes(self, board_id: str, node: str, limit: int = 20) -> list[Document]:
+        """Some bad experiences told in words at a node (unsorted: sorting costs a scan)."""
+        query = {"board": board_id, "node": node, "bad": 1, "opinion": 1}
+        fields = {"text": 1, "source": 1, "sentiment": 1, "score": 1, "scale": 1, "pain": 1}
+        return [doc async for doc in self.feedback.find(query, fields).limit(limit)]
+
+    async def journeys(self, board_id: str) -> list[Document]:
+        """Distinct paths: each customer's steps in time order, counted per distinct path."""
+        return await _rows(
+            self.events,
+            [
+                {"$match": {"board": board_id}},
+                {"$sort": {"customer": 1, "at": 1}},
+                {"$group": {"_id": "$customer", "steps": {"$push": "$step"}}},
+                {"$group": {"_id": "$steps", "customers": {"$sum": 1}}},
+            ],
+        )
+
+    async def timelines(self, board_id: str) -> list[Document]:
+        """Each customer's (or ticket's) nodes and times, in time order."""
+        return await _rows(
+            self.events,
+            [
+                {"$match": {"board": board_id}},
+                {"$sort": {"customer": 1, "at": 1}},
+                {
+                    "$group": {
+                        "_id": "$customer",
+                        "nodes": {"$push": "$node"},
+                        "times": {"$push": "$at"},
+                    }
+                },
+            ],
+        )
+
+    async def purchases(self, board_id: str) -> list[Document]:
+        """Per customer who bought: how often, first and last purchase time."""
+        return await _rows(
+            self.events,
+            [
+                {"$match": {"board": board_id, "purchase": 1}},
+                {
+                    "$group": {
+                        "_id": "$customer",
+                        "purchases": {"$sum": 1},
+                        "first": {"$min": "$at"},
+                        "last": {"$max": "$at"},
+                    }
+                },
+            ],
+        )
+
+    async def experiences(self, board_id: str) -> list[Document]:
+        """Per customer: the nodes where it went badly, where well, and their last feedback."""
+        return await _rows(
+            self.feedback,
+            [
+                {"$match": {"board": board_id}},
+                {
+                    "$group": {
+                        "_id": "$customer",
+                        "bad": {"$addToSet": "$bad_node"},
+                        "good": {"$addToSet": "$good_node"},
+                        "last": {"$max": "$at"},
+                    }
+                },
+            ],
+        )
+
+    async def satisfaction(self, board_id: str, source: str) -> list[Document]:
+        """Per customer: summed normalised scores of their `source` feedback and how many."""
+        return await _rows(
+            self.feedback,
+            [
+                {"$match": {"board": board_id, "source": source, "scored": 1}},
+                {"$group": {"_id": "$customer", "sum": {"$sum": "$norm"}, "n": {"$sum": 1}}},
+            ],
+        )
+
+
+# Totals of fields precomputed at ingest; only plain `$sum`s, which the store does fast.
+_SCORE_SUMS = {
+    "feedback": {"$sum": 1},
+    **{name: {"$sum": f"${name}"} for name in SCORE_FIELDS if name != "feedback"},
+}
+
+
+async def _rows(collection: AsyncCollection[Document], pipeline: list[Document]) -> list[Document]:
+    cursor = await collection.aggregate(pipeline)
+    return [doc async for doc in cursor]

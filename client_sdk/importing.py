@@ -71,15 +71,24 @@ def _key(name: str) -> str:
     return name.casefold().replace("_", " ").replace("-", " ").strip()
 
 
-def columns_for(kind: Kind, header: Iterable[str], mapping: Mapping[str, str]) -> dict[str, str]:
-    """{field: column} for this header: explicit mapping first, then exact and common names."""
+def columns_for(
+    kind: Kind, header: Iterable[str], mapping: Mapping[str, str], strict: bool = True
+) -> dict[str, str]:
+    """{field: column} for this header: explicit mapping first, then exact and common names.
+
+    `strict`: a mapped column the header lacks is an error (else that field is left out).
+    """
     unknown = set(mapping) - set(FIELDS[kind])
     if unknown:
         raise ValueError(
             f"--map names unknown fields {sorted(unknown)}; fields are {', '.join(FIELDS[kind])}"
         )
-    by_key = {_key(column): column for column in header}
-    found = dict(mapping)
+    # Not str: the None key csv.DictReader gives the cells of a row longer than the header.
+    by_key = {_key(column): column for column in header if isinstance(column, str)}
+    missing = [c for c in mapping.values() if _key(c) not in by_key]
+    if missing and strict:
+        raise ValueError(f"no column {missing[0]!r} in the source; columns are {list(header)}")
+    found = {f: by_key[_key(c)] for f, c in mapping.items() if _key(c) in by_key}
     for field in FIELDS[kind]:
         if field in found:
             continue
@@ -87,9 +96,6 @@ def columns_for(kind: Kind, header: Iterable[str], mapping: Mapping[str, str]) -
             if _key(name) in by_key:
                 found[field] = by_key[_key(name)]
                 break
-    missing = [c for c in mapping.values() if _key(c) not in by_key]
-    if missing:
-        raise ValueError(f"no column {missing[0]!r} in the source; columns are {list(header)}")
     return found
 
 
@@ -132,8 +138,7 @@ class Rows:
         assert self.path is not None
         suffix = self.path.suffix.lower()
         if suffix == ".csv":
-            reader = csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
-            return ((reader.line_num, row) for row in reader)
+            return _csv_rows(handle)
         if suffix == ".json":
             return enumerate(ijson.items(handle, "item", use_float=True), start=1)
         return (
@@ -141,6 +146,14 @@ class Rows:
             for number, line in enumerate(handle, start=1)
             if line.strip()
         )
+
+
+def _csv_rows(handle: io.BufferedReader) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """A CSV file's rows; the wrapper is closed here, or its finalizer warns (ResourceWarning)."""
+    with io.TextIOWrapper(handle, encoding="utf-8-sig", newline="") as text:
+        reader = csv.DictReader(text)
+        for row in reader:
+            yield reader.line_num, row
 
 
 def _frame_rows(frame: Any, step: int = 10_000) -> Iterator[tuple[int, Mapping[str, Any]]]:
@@ -156,11 +169,18 @@ def records(
     mapping: Mapping[str, str],
     defaults: Mapping[str, Any],
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line, record) for every row, with fields taken from the matched columns."""
-    columns: dict[str, str] | None = None
+    """(line, record) for every row, with fields taken from the matched columns.
+
+    JSON rows may leave keys out, so columns are matched per set of keys, not once.
+    """
+    shapes: dict[frozenset[str], dict[str, str]] = {}
     for line, row in rows:
+        shape = frozenset(row.keys())
+        columns = shapes.get(shape)
         if columns is None:
-            columns = columns_for(kind, row.keys(), mapping)
+            columns = columns_for(kind, row.keys(), mapping, strict=not shapes)
+            if len(shapes) < 1024:  # a file of ever-new shapes costs time, never memory
+                shapes[shape] = columns
         record = dict(defaults)
         for field, column in columns.items():
             value = _cell(row.get(column))

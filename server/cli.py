@@ -2,7 +2,9 @@
 
 User and token commands reach the same database as the server: MONGODB_URI, or the
 embedded store under JOURNEYBOARD_DATA (the running server's, or one started for the
-command). They print only what a script needs (a token) on stdout.
+command). They print only what a script needs (a token) on stdout. The client commands
+(boards, import-feedback, import-events, export) call a running server instead: see
+client_sdk/cli.py.
 """
 
 import argparse
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import msgspec
 import uvicorn
 
+from client_sdk import cli as client_cli
 from server.app import DatabaseUnreachable, create_app, open_store, redact, server_config
 from server.auth import hash_password, new_secret, new_token, token_id
 from server.settings import Settings
@@ -179,11 +182,14 @@ def parser() -> argparse.ArgumentParser:
         "token"
     )
     token.add_parser("list", help="list a user's tokens (ids only)").add_argument("name")
+    client_cli.register(commands)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command in client_cli.COMMANDS:
+        return client_cli.run(args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

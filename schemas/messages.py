@@ -10,6 +10,7 @@ from msgspec import Meta, Struct
 from schemas.api import BoardInfo
 from schemas.auth import Role
 from schemas.board import AnyElement, Coord, Id
+from schemas.insights import Paths, Score
 from schemas.ops import BoardOp
 
 PROTOCOL_VERSION = 1
@@ -135,6 +136,18 @@ class Left(ServerMessage, tag="left", kw_only=True):
     user: str
 
 
+class InsightMessage(ServerMessage, tag="insight", kw_only=True):
+    """Fresh insight while evidence arrives (at most about once a second per board).
+
+    `stages` and `touchpoints` are the emotion-curve scores that new feedback changed:
+    replace yours by id. `paths` is the whole path analysis, after new journey events.
+    """
+
+    stages: list[Score] = []
+    touchpoints: list[Score] = []
+    paths: Paths | None = None
+
+
 class ServerPing(ServerMessage, tag="ping", kw_only=True):
     """Answer with `pong`, or any message, before the heartbeat timeout."""
 
@@ -152,6 +165,7 @@ AnyServerMessage = (
     | Error
     | Presence
     | Left
+    | InsightMessage
     | ServerPing
     | ServerPong
 )

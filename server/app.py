@@ -28,6 +28,7 @@ from server.store.accounts import Accounts
 from server.store.evidence import Evidence
 from server.store.mongo import Store, StoreError
 from server.sync.bus import follow_commits
+from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
 from server.ws import board_socket
 
@@ -98,8 +99,14 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         evidence = Evidence(store.db)
         await evidence.ensure_indexes()
         rooms = Rooms(store, people, settings)
+        feed = InsightFeed(evidence, rooms)
         app.state.services = Services(
-            settings=settings, store=store, accounts=people, evidence=evidence, rooms=rooms
+            settings=settings,
+            store=store,
+            accounts=people,
+            evidence=evidence,
+            rooms=rooms,
+            feed=feed,
         )
         background = [
             asyncio.create_task(follow_commits(store, rooms), name="follow commits"),
@@ -109,6 +116,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             yield
         finally:
             rooms.close_all()
+            feed.close()
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)

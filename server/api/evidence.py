@@ -15,7 +15,7 @@ from server.api.services import services
 from server.evidence.formats import UnsupportedUpload, reader_for
 from server.evidence.ingest import Document, ingest
 from server.evidence.records import Targets, event_document, feedback_document
-from server.store.evidence import Evidence
+from server.sync.insight_feed import Kind
 from server.sync.room import now_ms
 
 MAX_RECORD_BYTES = 64 * 1024
@@ -26,23 +26,21 @@ async def post_feedback(request: Request) -> Response:
     at = now_ms()
     return await _upload(
         request,
+        "feedback",
         lambda board, targets, raw: feedback_document(board, _lenient(raw, Feedback), targets, at),
-        lambda evidence: evidence.feedback,
     )
 
 
 async def post_events(request: Request) -> Response:
     return await _upload(
         request,
+        "events",
         lambda board, targets, raw: event_document(board, _lenient(raw, JourneyEvent), targets),
-        lambda evidence: evidence.events,
     )
 
 
 async def _upload(
-    request: Request,
-    document: Callable[[str, Targets, Any], Document],
-    collection: Callable[[Evidence], Any],
+    request: Request, kind: Kind, document: Callable[[str, Targets, Any], Document]
 ) -> Response:
     """Stream the upload into the store; records name the board as it is now."""
     _, record, _ = await board_access(request, "editor")
@@ -54,14 +52,16 @@ async def _upload(
     room = await found.rooms.open(record)
     await room.catch_up()
     targets = Targets(room.state.elements.values())
-    into = collection(found.evidence)
+    into = getattr(found.evidence, kind)
+
+    async def store(docs: list[Document]) -> int:
+        duplicates = await found.evidence.insert(into, docs)
+        found.feed.stored(record.id, kind, docs)
+        return duplicates
+
     chunks = _limited(request.stream(), found.settings.max_upload_bytes)
     try:
-        report = await ingest(
-            read(chunks),
-            lambda raw: document(record.id, targets, raw),
-            lambda docs: found.evidence.insert(into, docs),
-        )
+        report = await ingest(read(chunks), lambda raw: document(record.id, targets, raw), store)
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None
     return json_response(report)

@@ -11,6 +11,7 @@ from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.evidence import Evidence
 from server.store.mongo import BoardRecord, Store
+from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
 
 VALID_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -24,6 +25,7 @@ class Services(msgspec.Struct, frozen=True, kw_only=True):
     accounts: Accounts
     evidence: Evidence
     rooms: Rooms
+    feed: InsightFeed
 
 
 def services(conn: HTTPConnection) -> Services:

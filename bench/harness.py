@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from server.store.embedded import free_port
+from server.store.embedded import EmbeddedStore, free_port
 
 TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 UNLIMITED = {
@@ -31,6 +31,7 @@ class Server:
     url: str
     pid: int
     token: str
+    database_uri: str  # the store the server uses: MONGODB_URI or its embedded nx-27017
 
 
 @contextlib.contextmanager
@@ -64,7 +65,9 @@ def served(**env: str) -> Iterator[Server]:
                 time.sleep(0.1)
             token = TOKEN.search(log.read_text())
             assert token, "the server printed no admin token"
-            yield Server(url, process.pid, token.group(0))
+            uri = env.get("MONGODB_URI") or EmbeddedStore(Path(data)).running_uri()
+            assert uri, "the server's store is not running"
+            yield Server(url, process.pid, token.group(0), uri)
         finally:
             process.terminate()
             process.wait(timeout=20)

@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from client_sdk.errors import JourneyboardError, error_for
 from client_sdk.retries import Retries
@@ -269,7 +269,7 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
                     reason = error.rcvd.reason if error.rcvd else ""
                     self._fail(error_for(FATAL_CLOSES[code], reason or "closed by the server"))
                     return
-            except OSError as error:
+            except (OSError, InvalidHandshake) as error:  # down, or gone mid-handshake
                 log.info("board %s: connection failed (%s); retrying", self.board_id, error)
             except Exception:
                 # Never die silently: start over from a fresh snapshot, which heals the replica.

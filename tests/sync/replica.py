@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from schemas.board import AnyElement
 from schemas.ops import BoardOp
@@ -72,7 +72,7 @@ class Replica:
                     max_size=None,
                 )
                 break
-            except OSError:
+            except (OSError, InvalidHandshake):  # down, or killed mid-handshake
                 await asyncio.sleep(0.1 + attempt * 0.05)
                 url = ws_url(self.urls(), self.board, client_id=self.client_id, since=since)
         assert self.connection is not None

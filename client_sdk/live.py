@@ -37,6 +37,7 @@ from schemas.messages import (
     Ack,
     AnyServerMessage,
     Cursor,
+    InsightMessage,
     Left,
     OpMessage,
     Presence,
@@ -125,6 +126,7 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         self._answers: dict[int, asyncio.Future[int]] = {}
         self._op_ids = itertools.count(int(time.time() * 1000))
         self._listeners: list[Callable[[Change], Any]] = []
+        self._insight_listeners: list[Callable[[InsightMessage], Any]] = []
         self._socket: ClientConnection | None = None
         self._sends: set[asyncio.Future[None]] = set()
         self._batch: list[BoardOp] | None = None
@@ -191,6 +193,12 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         """Call `callback(change)` after every change; returns a function that stops it."""
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
+
+    def on_insight(self, callback: Callable[[InsightMessage], Any]) -> Callable[[], None]:
+        """Call `callback(insight)` when new evidence moves the board's insight (about once a
+        second during an import); returns a function that stops it."""
+        self._insight_listeners.append(callback)
+        return lambda: self._insight_listeners.remove(callback)
 
     # Editing
 
@@ -322,6 +330,8 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             self.others[message.client_id] = message
         elif isinstance(message, Left):
             self.others.pop(message.client_id, None)
+        elif isinstance(message, InsightMessage):
+            self._call(self._insight_listeners, message)
         elif isinstance(message, ServerPing):
             self._spawn(socket.send('{"type":"pong"}'))
 
@@ -386,11 +396,16 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             log.warning("board %s: edit rejected: %s", self.board_id, answer.exception())
 
     def _notify(self, change: Change) -> None:
-        for callback in list(self._listeners):
+        self._call(self._listeners, change)
+
+    @staticmethod
+    def _call(listeners: list[Callable[[Any], Any]], value: object) -> None:
+        """A failing callback is logged; it never breaks the replica."""
+        for callback in list(listeners):
             try:
-                callback(change)
+                callback(value)
             except Exception:
-                log.exception("on_change callback failed")
+                log.exception("live board callback failed")
 
     def _fail(self, error: JourneyboardError) -> None:
         self.failure = error

@@ -20,6 +20,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from client_sdk.aio import AsyncJourneyboardClient
 from client_sdk.live import Change, Edits, LiveBoard
 from schemas.board import AnyElement
+from schemas.messages import InsightMessage
 from schemas.ops import BoardOp
 
 T = TypeVar("T")
@@ -163,6 +164,9 @@ class SyncLiveBoard(Edits["concurrent.futures.Future[int]"]):
 
     def on_change(self, callback: Callable[[Change], Any]) -> Callable[[], None]:
         return self._portal.run(lambda: self._board.on_change(callback))
+
+    def on_insight(self, callback: Callable[[InsightMessage], Any]) -> Callable[[], None]:
+        return self._portal.run(lambda: self._board.on_insight(callback))
 
     def submit(self, ops: Iterable[BoardOp]) -> "concurrent.futures.Future[int]":
         batch = list(ops)

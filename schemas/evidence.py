@@ -60,6 +60,8 @@ class Feedback(Struct, kw_only=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         if self.score is None:
+            if not self.text:
+                raise ValueError("feedback needs a text or a score")
             return
         if self.scale is None:
             raise ValueError("a score needs its scale (nps, csat, ces or rating)")

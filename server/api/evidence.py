@@ -19,6 +19,10 @@ from server.sync.insight_feed import Kind
 from server.sync.room import now_ms
 
 MAX_RECORD_BYTES = 64 * 1024
+FIELDS: dict[Kind, tuple[str, ...]] = {
+    "feedback": Feedback.__struct_fields__,
+    "events": JourneyEvent.__struct_fields__,
+}
 T = TypeVar("T")
 
 
@@ -46,7 +50,8 @@ async def _upload(
     _, record, _ = await board_access(request, "editor")
     found = services(request)
     try:
-        read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES)
+        fields = FIELDS[kind]
+        read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES, fields)
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None
     room = await found.rooms.open(record)

@@ -8,7 +8,7 @@ except in a JSON array, where nothing after a syntax error can be trusted.
 import codecs
 import csv
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from typing import Any
 
 import ijson
@@ -29,8 +29,11 @@ class UnsupportedUpload(ValueError):
 Line = tuple[int, Any]
 
 
-def reader_for(media_type: str, max_line: int) -> Any:
-    """The reader for a Content-Type, or UnsupportedUpload naming the ones we take."""
+def reader_for(media_type: str, max_line: int, fields: Collection[str]) -> Any:
+    """The reader for a Content-Type, or UnsupportedUpload naming the ones we take.
+
+    `fields` are the record's: a CSV header naming anything else is refused at once.
+    """
     kind = media_type.split(";")[0].strip().lower()
     readers = {
         "application/json": json_array,
@@ -42,6 +45,8 @@ def reader_for(media_type: str, max_line: int) -> Any:
         raise UnsupportedUpload(
             f"Content-Type {kind or 'missing'!r}: send {', '.join(MEDIA_TYPES)}"
         )
+    if kind == "text/csv":
+        return lambda chunks: csv_rows(chunks, max_line, fields)
     reader = readers[kind]
     return lambda chunks: reader(chunks, max_line)
 
@@ -78,14 +83,16 @@ def _json_line(raw: bytes) -> Any:
         return Malformed(f"not JSON: {error}")
 
 
-async def csv_rows(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Line]:
+async def csv_rows(
+    chunks: AsyncIterator[bytes], max_line: int, fields: Collection[str] = ()
+) -> AsyncIterator[Line]:
     """A header row, then one record per row; empty cells are absent fields.
 
     Rows are cut where a newline falls outside quotes (an even number of `"` before it),
     so quoted cells may hold newlines and a row is never split across two chunks.
     """
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    rows = _CsvRows()
+    rows = _CsvRows(fields)
     text = ""
     async for chunk in chunks:
         text += decoder.decode(chunk)
@@ -104,7 +111,8 @@ async def csv_rows(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator
 class _CsvRows:
     """Rows after the header, numbered by the line they end on."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields: Collection[str]) -> None:
+        self.fields = fields
         self.header: list[str] | None = None
         self.line = 0
 
@@ -113,7 +121,7 @@ class _CsvRows:
         for row in reader:
             number = self.line + reader.line_num
             if self.header is None:
-                self.header = [name.strip() for name in row]
+                self.header = self._checked([name.strip() for name in row])
             elif not any(row):
                 continue
             elif len(row) != len(self.header):
@@ -121,6 +129,15 @@ class _CsvRows:
             else:
                 yield number, {k: v for k, v in zip(self.header, row, strict=True) if v != ""}
         self.line += complete.count("\n")
+
+    def _checked(self, header: list[str]) -> list[str]:
+        unknown = [name for name in header if name not in self.fields]
+        if self.fields and (unknown or not any(header)):
+            raise UnsupportedUpload(
+                f"CSV columns {unknown} are not fields ({', '.join(self.fields)}); rename "
+                "them, or map them with the SDK or `journeyboard import-… --map FIELD=COLUMN`"
+            )
+        return header
 
 
 def _row_boundary(text: str) -> int:

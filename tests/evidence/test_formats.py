@@ -25,7 +25,8 @@ async def chunked(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
 
 
 async def read(media: str, data: bytes, cuts: list[int], max_line: int = 65536) -> list[Any]:
-    return [line async for line in reader_for(media, max_line)(chunked(data, cuts))]
+    reader = reader_for(media, max_line, ("a", "b", "c"))
+    return [line async for line in reader(chunked(data, cuts))]
 
 
 @settings(max_examples=150, deadline=None)
@@ -92,6 +93,6 @@ async def test_a_broken_json_array_stops_at_the_break() -> None:
 
 async def test_unknown_media_types_and_non_array_json_are_refused() -> None:
     with pytest.raises(UnsupportedUpload, match="text/csv"):
-        reader_for("application/xml", 100)
+        reader_for("application/xml", 100, ())
     with pytest.raises(UnsupportedUpload, match="array"):
         await read("application/json", b'{"a": 1}', [])

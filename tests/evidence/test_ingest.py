@@ -77,7 +77,7 @@ async def test_importing_the_same_records_twice_adds_nothing(
     assert (again["accepted"], again["duplicates"]) == (0, 50)
     assert len(await stored(server, "feedback", journey)) == 50
     other_source = await upload(
-        http, journey, "feedback", [{"source": "support", "external_id": "1"}]
+        http, journey, "feedback", [{"source": "support", "external_id": "1", "text": "again"}]
     )
     assert other_source["accepted"] == 1, "the dedupe key is source + external id"
 
@@ -91,7 +91,7 @@ async def test_bad_records_are_reported_by_line_and_the_rest_are_stored(
             {"external_id": "x", "score": 11, "scale": "nps"},
             {"external_id": "x", "score": 3},
             {"external_id": "x", "score": 0, "scale": "csat"},
-            {"external_id": "x", "touchpoint": "nowhere"},
+            {"external_id": "x", "touchpoint": "nowhere", "text": "hm"},
             {"external_id": "x", "customer": {"$gt": ""}},
             {"external_id": "x", "$where": "sleep(1000)"},
             {"external_id": "x", "score": 10**400, "scale": "nps"},
@@ -179,6 +179,13 @@ async def test_uploads_need_the_editor_role_and_a_supported_format(
         url, content=b'{"text": "hi"}', headers={"Content-Type": "application/json"}
     )
     assert single.status_code == 400 and "array" in single.json()["error"]["message"]
+    export = await http.post(
+        url, content=b"Rating,Comment\n5,ok\n", headers={"Content-Type": "text/csv"}
+    )
+    assert export.status_code == 400
+    assert "['Rating', 'Comment'] are not fields" in export.json()["error"]["message"]
+    empty = await http.post(url, content=b"[{}]", headers={"Content-Type": "application/json"})
+    assert empty.json()["errors"][0]["reason"] == "feedback needs a text or a score"
 
 
 async def test_an_upload_over_the_limit_stops_with_413_and_keeps_what_came_before(

@@ -61,8 +61,8 @@ class Replica:
         """(Re)connect, resuming from our seq; any unanswered submission is resent."""
         since = self.seq if self.connection is not None else None
         self.history.applied_seqs.append(-1000 - (since or 0))
-        url = ws_url(self.urls(), self.board, client_id=self.client_id, since=since)
         for attempt in range(100):
+            url = ws_url(self.urls(), self.board, client_id=self.client_id, since=since)
             try:
                 self.connection = await connect(
                     url,
@@ -71,19 +71,18 @@ class Replica:
                     ping_interval=None,
                     max_size=None,
                 )
+                welcome = json.loads(await self.connection.recv())
+                assert welcome["type"] == "welcome", welcome
+                if since is None:
+                    snapshot = json.loads(await self.connection.recv())
+                    assert snapshot["type"] == "snapshot"
+                    elements = decode_elements(json.dumps(snapshot["elements"]))
+                    self.state = BoardState(title="", elements={e.id: e for e in elements})
+                    self.seq = self.history.start = snapshot["seq"]
                 break
-            except (OSError, InvalidHandshake):  # down, or killed mid-handshake
+            except (OSError, InvalidHandshake, ConnectionClosed):  # the server died meanwhile
                 await asyncio.sleep(0.1 + attempt * 0.05)
-                url = ws_url(self.urls(), self.board, client_id=self.client_id, since=since)
         assert self.connection is not None
-        welcome = json.loads(await self.connection.recv())
-        assert welcome["type"] == "welcome", welcome
-        if since is None:
-            snapshot = json.loads(await self.connection.recv())
-            assert snapshot["type"] == "snapshot"
-            elements = decode_elements(json.dumps(snapshot["elements"]))
-            self.state = BoardState(title="", elements={e.id: e for e in elements})
-            self.seq = self.history.start = snapshot["seq"]
         self.reader = asyncio.create_task(self._read(self.connection))
 
     async def _read(self, connection: ClientConnection) -> None:

@@ -22,7 +22,7 @@ import msgspec
 from client_sdk.errors import ConnectionFailed, RateLimited, Unauthorized, from_response
 from client_sdk.export import FORMATS, render
 from client_sdk.importing import ImportOptions, Kind, Source, upload_chunks
-from client_sdk.live import LiveBoard
+from client_sdk.live import MAX_PENDING_OPS, LiveBoard
 from client_sdk.retries import Retries
 from schemas.api import (
     BoardInfo,
@@ -316,9 +316,12 @@ class AsyncJourneyboardClient:
 
     # Live
 
-    def live(self, board_id: str, client_id: str | None = None) -> LiveBoard:
+    def live(
+        self, board_id: str, client_id: str | None = None, max_pending: int = MAX_PENDING_OPS
+    ) -> LiveBoard:
         """A live replica of the board: `async with client.live(board_id) as board:`."""
-        return LiveBoard(self.url, self.token, board_id, client_id or self.client_id)
+        client = client_id or self.client_id
+        return LiveBoard(self.url, self.token, board_id, client, max_pending=max_pending)
 
     # Export
 

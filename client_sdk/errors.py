@@ -71,6 +71,11 @@ class ServerError(JourneyboardError):
     """The server failed or its database is unavailable; the request is safe to retry."""
 
 
+class OfflineQueueFull(JourneyboardError):
+    """A live board holds as many unanswered edits as it may (offline, or a slow server);
+    nothing was queued or applied: wait for `synced()` and edit again."""
+
+
 class ConnectionFailed(JourneyboardError):
     """The server could not be reached (after retries); check JOURNEYBOARD_URL."""
 

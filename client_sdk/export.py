@@ -10,6 +10,7 @@ from schemas.api import Snapshot
 from schemas.board import Edge, Node
 
 FORMATS = ("json", "csv", "mermaid")
+FORMULA_STARTS = frozenset("=+-@\t\r\0")  # OWASP CSV injection: cells a spreadsheet evaluates
 CSV_COLUMNS = (
     "kind",
     "id",
@@ -42,8 +43,17 @@ def _csv(snapshot: Snapshot) -> str:
     writer.writeheader()
     for element in snapshot.elements:
         row = msgspec.to_builtins(element)
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_COLUMNS})
+        writer.writerow({k: _cell(row.get(k)) for k in CSV_COLUMNS})
     return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """A spreadsheet must show text, never run it: formula-like text gets a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def _mermaid(snapshot: Snapshot) -> str:

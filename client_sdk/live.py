@@ -28,7 +28,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from client_sdk.errors import JourneyboardError, error_for
+from client_sdk.errors import JourneyboardError, OfflineQueueFull, error_for
 from client_sdk.retries import Retries
 from schemas.auth import Role
 from schemas.board import AnyElement
@@ -63,6 +63,7 @@ FATAL_CLOSES = {
     CloseCode.GONE: "not_found",
 }
 RECONNECT = Retries(attempts=2**31, base=0.2, cap=5.0)
+MAX_PENDING_OPS = 10_000  # edits waiting for the server, offline or not: the queue's bound
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,13 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
     """One board kept current over a websocket; open it with `client.live(board_id)`."""
 
     def __init__(
-        self, url: str, token: str, board_id: str, client_id: str, reconnect: Retries = RECONNECT
+        self,
+        url: str,
+        token: str,
+        board_id: str,
+        client_id: str,
+        reconnect: Retries = RECONNECT,
+        max_pending: int = MAX_PENDING_OPS,
     ) -> None:
         self.board_id = board_id
         self.client_id = client_id
@@ -123,6 +130,8 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         self.connected = asyncio.Event()
         self._joined = False
         self._pending: list[_Pending] = []
+        self._pending_ops = 0
+        self.max_pending = max_pending
         self._answers: dict[int, asyncio.Future[int]] = {}
         self._op_ids = itertools.count(int(time.time() * 1000))
         self._listeners: list[Callable[[Change], Any]] = []
@@ -209,6 +218,12 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         id, a missing node); the future fails if the server rejects them later.
         """
         batch = list(ops)
+        if self.pending_count + len(batch) > self.max_pending:
+            raise OfflineQueueFull(
+                "queue_full",
+                f"{self.pending_count} ops await the server (limit {self.max_pending}); "
+                "wait for `synced()` or reconnect before editing more",
+            )
         self.view = self._apply(self.view, batch, self.user)
         self._notify(Change(batch, None, self.user, local=True))
         if self._batch is not None and self._batch_answer is not None:
@@ -216,9 +231,15 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             return self._batch_answer
         return self._queue(batch, asyncio.get_running_loop().create_future())
 
+    @property
+    def pending_count(self) -> int:
+        """Ops not yet committed: sent and unanswered, queued offline, or in an open batch."""
+        return self._pending_ops + len(self._batch or ())
+
     def _queue(self, ops: list[BoardOp], answer: asyncio.Future[int]) -> asyncio.Future[int]:
         pending = _Pending(next(self._op_ids), ops)
         self._pending.append(pending)
+        self._pending_ops += len(ops)
         self._answers[pending.client_op_id] = answer
         answer.add_done_callback(self._report_rejection)
         self._settled.clear()
@@ -353,7 +374,9 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
 
     def _settle(self, op_id: int, seq: int | None, error: JourneyboardError | None) -> None:
         """The server answered (or committed) a submission: it is no longer pending."""
-        self._pending = [p for p in self._pending if p.client_op_id != op_id]
+        kept = [p for p in self._pending if p.client_op_id != op_id]
+        self._pending_ops -= sum(len(p.ops) for p in self._pending if p.client_op_id == op_id)
+        self._pending = kept
         answer = self._answers.pop(op_id, None)
         if answer is not None and not answer.done():
             if error is not None:

@@ -159,6 +159,10 @@ class SyncLiveBoard(Edits["concurrent.futures.Future[int]"]):
     def seq(self) -> int:
         return self._board.seq
 
+    @property
+    def pending_count(self) -> int:
+        return self._portal.run(lambda: self._board.pending_count)
+
     def get(self, element_id: str) -> AnyElement | None:
         return self.elements.get(element_id)
 

@@ -64,7 +64,11 @@ async def _upload(
         found.feed.stored(record.id, kind, docs)
         return duplicates
 
-    chunks = _limited(request.stream(), found.settings.max_upload_bytes)
+    limit = found.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError("too_large", f"uploads stop at {limit} bytes; split the file", limit=limit)
+    chunks = _limited(request.stream(), limit)
     try:
         report = await ingest(read(chunks), lambda raw: document(record.id, targets, raw), store)
     except UnsupportedUpload as error:

@@ -89,17 +89,27 @@ async def csv_rows(
     """A header row, then one record per row; empty cells are absent fields.
 
     Rows are cut where a newline falls outside quotes (an even number of `"` before it),
-    so quoted cells may hold newlines and a row is never split across two chunks.
+    so quoted cells may hold newlines and a row is never split across two chunks. A row
+    longer than `max_line` is rejected and skipped without being held in memory.
     """
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    rows = _CsvRows(fields)
-    text = ""
+    rows = _CsvRows(fields, max_line)
+    text, skipping, quotes = "", False, 0
     async for chunk in chunks:
         text += decoder.decode(chunk)
+        if skipping:
+            end = _row_end(text, quotes)
+            rows.line += text.count("\n", 0, end + 1 if end >= 0 else len(text))
+            if end < 0:
+                text, quotes = "", (quotes + text.count('"')) % 2
+                continue
+            text, skipping = text[end + 1 :], False
         cut = _row_boundary(text)
         if cut < 0 and len(text) > max_line:
-            yield rows.line + 1, Malformed(f"row is longer than {max_line} bytes; stopped here")
-            return
+            yield rows.line + 1, Malformed(f"row is longer than {max_line} bytes")
+            rows.line += text.count("\n")
+            text, skipping, quotes = "", True, text.count('"') % 2
+            continue
         for found in rows.read(text[: cut + 1]):
             yield found
         text = text[cut + 1 :]
@@ -109,21 +119,25 @@ async def csv_rows(
 
 
 class _CsvRows:
-    """Rows after the header, numbered by the line they end on."""
+    """Rows after the header, numbered by the line they start on."""
 
-    def __init__(self, fields: Collection[str]) -> None:
+    def __init__(self, fields: Collection[str], max_line: int) -> None:
         self.fields = fields
+        self.max_line = max_line
         self.header: list[str] | None = None
         self.line = 0
 
     def read(self, complete: str) -> Iterator[Line]:
         reader = csv.reader(io.StringIO(complete))
         for row in reader:
-            number = self.line + reader.line_num
+            # The line the row starts on: quoted cells may hold newlines of their own.
+            number = self.line + reader.line_num - sum(cell.count("\n") for cell in row)
             if self.header is None:
                 self.header = self._checked([name.strip() for name in row])
             elif not any(row):
                 continue
+            elif sum(map(len, row)) > self.max_line:
+                yield number, Malformed(f"row is longer than {self.max_line} bytes")
             elif len(row) != len(self.header):
                 yield number, Malformed(f"{len(row)} cells for {len(self.header)} columns")
             else:
@@ -138,6 +152,17 @@ class _CsvRows:
                 "them, or map them with the SDK or `journeyboard import-… --map FIELD=COLUMN`"
             )
         return header
+
+
+def _row_end(text: str, quotes: int) -> int:
+    """The first newline outside quotes, given the parity of quotes before `text`; or -1."""
+    end, start = text.find("\n"), 0
+    while end >= 0:
+        quotes = (quotes + text.count('"', start, end)) % 2
+        if not quotes:
+            return end
+        start, end = end, text.find("\n", end + 1)
+    return -1
 
 
 def _row_boundary(text: str) -> int:

@@ -96,3 +96,21 @@ async def test_unknown_media_types_and_non_array_json_are_refused() -> None:
         reader_for("application/xml", 100, ())
     with pytest.raises(UnsupportedUpload, match="array"):
         await read("application/json", b'{"a": 1}', [])
+
+
+@settings(max_examples=60, deadline=None)
+@given(cuts=st.lists(st.integers(0, 10_000), max_size=30), quoted=st.booleans())
+async def test_an_overlong_csv_row_is_skipped_and_the_rows_after_it_are_read(
+    cuts: list[int], quoted: bool
+) -> None:
+    huge = ('"' + "x\n" * 300 + '"') if quoted else "x" * 600
+    data = f"a,b\n1,2\n{huge},3\n4,5\n6,7\n".encode()
+    got = await read("text/csv", data, cuts, max_line=200)
+    good = [(n, v) for n, v in got if not isinstance(v, Malformed)]
+    after = 3 + (300 if quoted else 0) + 1
+    assert good == [
+        (2, {"a": "1", "b": "2"}),
+        (after, {"a": "4", "b": "5"}),
+        (after + 1, {"a": "6", "b": "7"}),
+    ]
+    assert [n for n, v in got if isinstance(v, Malformed)] == [3]

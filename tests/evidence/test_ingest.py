@@ -208,3 +208,41 @@ async def test_an_upload_over_the_limit_stops_with_413_and_keeps_what_came_befor
             assert "re-sent records are skipped" in response.json()["error"]["message"]
             kept = await small.services.evidence.feedback.count_documents({"board": board})
             assert 0 < kept < 2000
+
+
+async def test_hostile_uploads_are_rejected_row_by_row_or_refused_whole(
+    http: httpx.AsyncClient, journey: str
+) -> None:
+    url = f"/api/boards/{journey}/feedback"
+    mixed = b'\xff\xfe{"text": "bad bytes"}\n{"text": "nul \\u0000 inside", "external_id": "n"}\n'
+    report = (await http.post(url, content=mixed, headers=NDJSON)).json()
+    assert (report["accepted"], report["rejected"]) == (1, 1) and report["errors"][0]["line"] == 1
+    twice = [{"external_id": "same", "text": "a"}, {"external_id": "same", "text": "b"}]
+    report = (await http.post(url, json=twice)).json()
+    assert (report["accepted"], report["duplicates"]) == (1, 1)
+    wide = ",".join(f"c{i}" for i in range(10_000)).encode() + b"\n"
+    refused = await http.post(url, content=wide, headers={"Content-Type": "text/csv"})
+    assert refused.status_code == 400
+    deep = b"[" + b'{"text": ' * 5000 + b'"x"' + b"}" * 5000 + b"]"
+    report = (
+        await http.post(url, content=deep, headers={"Content-Type": "application/json"})
+    ).json()
+    assert report["accepted"] == 0 and report["rejected"] == 1
+
+
+async def test_an_upload_declared_over_the_limit_is_refused_before_it_is_read(
+    mongodb_uri: str,
+) -> None:
+    async with running_server(settings_for_tests(max_upload_bytes=1000), mongodb_uri) as small:
+        token = await user_with_token(small.accounts, "declared")
+        async with httpx.AsyncClient(base_url=small.url, headers=bearer(token)) as client:
+            board = (await client.post("/api/boards", json={"title": "b"})).json()["id"]
+            body = ndjson(*({"text": "x" * 50, "external_id": str(i)} for i in range(100)))
+            response = await client.post(
+                f"/api/boards/{board}/feedback", content=body, headers=NDJSON
+            )
+            assert (
+                response.status_code == 413 and response.json()["error"]["details"]["limit"] == 1000
+            )
+            stored = await small.services.evidence.feedback.find_one({"board": board})
+            assert stored is None, "nothing was read, so nothing was stored"

@@ -1,6 +1,8 @@
 """Every SDK method against a real server, and every error code mapped to its exception."""
 
 import asyncio
+import csv
+import io
 import json
 import signal
 import time
@@ -229,3 +231,26 @@ async def test_the_blocking_client_has_the_same_methods(
     assert label == "One" and "Blocking" in titles
     public = {n for n in dir(AsyncJourneyboardClient) if not n.startswith("_")}
     assert public - set(dir(JourneyboardClient)) == set()
+
+
+async def test_csv_exports_cannot_smuggle_formulas_into_spreadsheets(
+    jb: AsyncJourneyboardClient,
+) -> None:
+    board = await jb.create_board("Formulas")
+    labels = [
+        '=HYPERLINK("http://x")',
+        "+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\tTab",
+        "\rCR",
+        'plain, "quoted"\nline',
+    ]
+    await jb.apply_ops(
+        board.id, [Create(element=Node(id=f"n{i}", label=label)) for i, label in enumerate(labels)]
+    )
+    rows = list(csv.DictReader(io.StringIO(await jb.export(board.id, "csv"), newline="")))
+    by_id = {row["id"]: row["label"] for row in rows}
+    for i, label in enumerate(labels):
+        expected = label if label.startswith("plain") else "'" + label
+        assert by_id[f"n{i}"] == expected

@@ -16,6 +16,7 @@ from client_sdk import (
     Conflict,
     JourneyboardClient,
     NotFound,
+    OfflineQueueFull,
     ValidationFailed,
 )
 from client_sdk.live import LiveBoard
@@ -162,17 +163,22 @@ async def test_the_replica_resumes_after_a_server_restart_and_sends_offline_edit
         token = await user_with_token(first.accounts, "traveller")
         client = AsyncJourneyboardClient(first.url, token)
         board = await client.create_board("Restart")
-        replica = await client.live(board.id, client_id="laptop").__aenter__()
+        replica = await client.live(board.id, "laptop", max_pending=4).__aenter__()
         await replica.create(Node(id="before"))
     try:
         await eventually(lambda: not replica.connected.is_set())
         offline = [replica.create(Node(id=f"offline-{i}")) for i in range(3)]
         replica.update("before", label="edited offline")
         assert replica.get("offline-2") is not None, "offline edits show at once"
+        assert replica.pending_count == 4
+        with pytest.raises(OfflineQueueFull):
+            replica.create(Node(id="one-too-many"))
+        assert replica.pending_count == 4 and "one-too-many" not in replica.elements
         async with running_server(settings, mongodb_uri, port) as second:
             await client.apply_ops(board.id, [_create(Node(id="while-away"))])
             seqs = await asyncio.wait_for(asyncio.gather(*offline), 20)
             await replica.synced(within=20)
+            assert replica.pending_count == 0
             snapshot = await client.snapshot(board.id)
             await settle(replica, seq=snapshot.seq)
             assert replica.elements == {e.id: e for e in snapshot.elements}

@@ -45,6 +45,17 @@ def test_the_board_core_does_no_io_and_reads_no_clock() -> None:
     assert not imports("server/board") & forbidden
 
 
+def test_the_sdk_uses_only_the_pure_core_of_the_server() -> None:
+    from_server = {
+        name
+        for path in (ROOT / "client_sdk").rglob("*.py")
+        for name in _imported_names(path)
+        if name.split(".")[0] == "server"
+    }
+    assert from_server == {"server.board"}
+    assert not imports("client_sdk") & {"pymongo", "starlette", "uvicorn"}
+
+
 def test_only_the_store_speaks_to_mongodb() -> None:
     users = {
         str(path.relative_to(ROOT))

@@ -254,3 +254,30 @@ async def test_csv_exports_cannot_smuggle_formulas_into_spreadsheets(
     for i, label in enumerate(labels):
         expected = label if label.startswith("plain") else "'" + label
         assert by_id[f"n{i}"] == expected
+
+
+async def test_a_pandas_dataframe_imports_with_its_missing_values_and_timestamps(
+    jb: AsyncJourneyboardClient, server: RunningServer
+) -> None:
+    import pandas as pd
+
+    board = await jb.create_board("DataFrame")
+    frame = pd.DataFrame(
+        {
+            "ID": ["a", "b", "c", "d"],
+            "Rating": [5, float("nan"), 9, 1],
+            "Comment": ["great", "no score, only words", None, "slow"],
+            "Created At": pd.to_datetime(
+                ["2026-03-01 10:00", "2026-03-02 00:00", "2026-03-03 00:00", "2026-03-04 00:00"]
+            ),
+        }
+    )
+    report = await jb.import_feedback(
+        board.id, frame, defaults={"source": "survey", "scale": "csat"}
+    )
+    assert (report.accepted, report.rejected) == (3, 1)
+    assert report.errors[0].line == 4, "DataFrame rows are numbered like CSV lines"
+    stored = await server.services.evidence.feedback.find_one(
+        {"board": board.id, "customer": None, "text": "great"}
+    )
+    assert stored is not None and stored["at"] == 1_772_359_200_000 and stored["norm"] == 100

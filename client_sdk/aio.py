@@ -37,6 +37,15 @@ from schemas.api import (
 from schemas.auth import Me, MemberList, Role, SetRole
 from schemas.board import AnyElement, Comment, Stakeholder
 from schemas.evidence import IngestReport
+from schemas.insights import (
+    EmotionCurve,
+    MomentsOfTruth,
+    PainPoints,
+    Paths,
+    Repurchase,
+    StakeholderGrid,
+    SupportKpis,
+)
 from schemas.ops import BoardChanges, BoardOp, ElementChanges
 
 T = TypeVar("T")
@@ -312,6 +321,40 @@ class AsyncJourneyboardClient:
             content=ndjson,
             headers={"Content-Type": "application/x-ndjson"},
             idempotent=True,
+        )
+
+    # Insight
+
+    async def emotion_curve(self, board_id: str) -> EmotionCurve:
+        """Mean score (0-100) with a 95% interval, sentiment and NPS per stage and touchpoint."""
+        return await self._insight(board_id, "emotion", EmotionCurve)
+
+    async def pain_points(self, board_id: str, limit: int = 10) -> PainPoints:
+        return await self._insight(board_id, "pain-points", PainPoints, limit=limit)
+
+    async def moments_of_truth(self, board_id: str, min_customers: int = 20) -> MomentsOfTruth:
+        return await self._insight(
+            board_id, "moments-of-truth", MomentsOfTruth, min_customers=min_customers
+        )
+
+    async def paths(self, board_id: str, limit: int = 10) -> Paths:
+        return await self._insight(board_id, "paths", Paths, limit=limit)
+
+    async def repurchase(
+        self, board_id: str, as_of: int | None = None, limit: int = 10
+    ) -> Repurchase:
+        """Intervals and overdue customers as of `as_of` (ms since the epoch; default now)."""
+        return await self._insight(board_id, "repurchase", Repurchase, as_of=as_of, limit=limit)
+
+    async def support_kpis(self, board_id: str) -> SupportKpis:
+        return await self._insight(board_id, "support", SupportKpis)
+
+    async def stakeholder_grid(self, board_id: str) -> StakeholderGrid:
+        return await self._insight(board_id, "stakeholders", StakeholderGrid)
+
+    async def _insight(self, board_id: str, kind: str, into: type[T], **params: Any) -> T:
+        return await self._call(
+            "GET", f"/api/boards/{board_id}/insights/{kind}", into, params=params
         )
 
     # Live

@@ -1,4 +1,4 @@
-"""`journeyboard boards|import-feedback|import-events|export`: a running server, from a shell.
+"""`journeyboard boards|import-feedback|import-events|insights|export`: a server, from a shell.
 
 These commands go through the SDK to the server at --url (JOURNEYBOARD_URL) with the token
 --token (JOURNEYBOARD_TOKEN), and never open the database. Results go to stdout, as JSON
@@ -20,6 +20,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from rich.text import Text
 
+from client_sdk import insight_tables
 from client_sdk.aio import DEFAULT_URL
 from client_sdk.errors import (
     ConnectionFailed,
@@ -37,7 +38,7 @@ from schemas.evidence import FeedbackSource, IngestReport, Scale
 Command = Callable[[JourneyboardClient, argparse.Namespace], None]
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 # The top-level commands `register` adds; server/cli.py's main() sends them to `run`.
-COMMANDS = frozenset({"boards", "import-feedback", "import-events", "export"})
+COMMANDS = frozenset({"boards", "import-feedback", "import-events", "insights", "export"})
 SHOWN_REJECTIONS = 10
 MAKE_TOKEN = "`journeyboard token create NAME` makes one"
 
@@ -105,6 +106,15 @@ def import_records(jb: JourneyboardClient, args: argparse.Namespace) -> None:
         _print_json(report)
     else:
         _print_report(report)
+
+
+def show_insight(jb: JourneyboardClient, args: argparse.Namespace) -> None:
+    fetch, render = insight_tables.KINDS[args.kind]
+    found = fetch(jb, args.board, args.limit)
+    if args.json:
+        _print_json(found)
+    else:
+        Console().print(render(found))
 
 
 def export_board(jb: JourneyboardClient, args: argparse.Namespace) -> None:
@@ -201,6 +211,12 @@ def register(commands: Commands) -> None:
     as_json.add_argument("--json", action="store_true", help="print JSON, for scripts")
     _register_boards(commands, server, as_json)
     _register_imports(commands, server, as_json)
+    insights = _command(
+        commands, "insights", "what the board's evidence says", show_insight, [server, as_json]
+    )
+    insights.add_argument("kind", choices=list(insight_tables.KINDS))
+    insights.add_argument("--board", required=True, metavar="ID")
+    insights.add_argument("--limit", type=positive_int, default=10, help="rows per list")
     export = _command(commands, "export", "print or save a board", export_board, [server])
     export.add_argument("--board", required=True, metavar="ID")
     export.add_argument("--format", required=True, choices=FORMATS)

@@ -130,6 +130,13 @@ class JourneyboardClient:
     import_feedback = blocking(AsyncJourneyboardClient.import_feedback)
     import_events = blocking(AsyncJourneyboardClient.import_events)
     import_records = blocking(AsyncJourneyboardClient.import_records)
+    emotion_curve = blocking(AsyncJourneyboardClient.emotion_curve)
+    pain_points = blocking(AsyncJourneyboardClient.pain_points)
+    moments_of_truth = blocking(AsyncJourneyboardClient.moments_of_truth)
+    paths = blocking(AsyncJourneyboardClient.paths)
+    repurchase = blocking(AsyncJourneyboardClient.repurchase)
+    support_kpis = blocking(AsyncJourneyboardClient.support_kpis)
+    stakeholder_grid = blocking(AsyncJourneyboardClient.stakeholder_grid)
     export = blocking(AsyncJourneyboardClient.export)
     export_to = blocking(AsyncJourneyboardClient.export_to)
 

@@ -204,3 +204,26 @@ async def test_a_map_without_equals_is_one_line(
 async def test_an_unknown_board_is_one_line_naming_it(journeyboard: Journeyboard) -> None:
     ran = await journeyboard("export", "--board", "000000000000000000000", "--format", "json")
     assert_one_line_error(ran, "000000000000000000000")
+
+
+async def test_every_insight_prints_as_tables_or_json(
+    journeyboard: Journeyboard, checkout_board: str, tmp_path: Path
+) -> None:
+    (tmp_path / "survey.csv").write_text(FEEDBACK_CSV)
+    imported = await journeyboard(
+        "import-feedback", tmp_path / "survey.csv", "--board", checkout_board,
+        "--map", "score=Rating", "--scale", "csat", "--json",
+    )  # fmt: skip
+    assert json.loads(imported.out)["accepted"] == 3
+    emotion = await journeyboard("insights", "emotion", "--board", checkout_board)
+    assert emotion.status == 0 and "Touchpoints" in emotion.out
+    checkout_row = next(line for line in emotion.out.splitlines() if "Checkout" in line)
+    cells = [cell.strip() for cell in checkout_row.split("│")]
+    assert cells[2:4] == ["3", "67"], "3 feedback records, mean of 100, 25 and 75 (csat 5, 2, 4)"
+    pains = await journeyboard("insights", "pain-points", "--board", checkout_board, "--json")
+    found = json.loads(pains.out)["items"][0]
+    assert found["touchpoint"]["id"] == "checkout"
+    assert found["quotes"][0]["text"] == "My card was declined twice"
+    for kind in ("moments-of-truth", "paths", "repurchase", "support", "stakeholders"):
+        ran = await journeyboard("insights", kind, "--board", checkout_board)
+        assert ran.status == 0 and ran.err == "", (kind, ran.err)

@@ -281,3 +281,24 @@ async def test_a_pandas_dataframe_imports_with_its_missing_values_and_timestamps
         {"board": board.id, "customer": None, "text": "great"}
     )
     assert stored is not None and stored["at"] == 1_772_359_200_000 and stored["norm"] == 100
+
+
+async def test_insight_methods_return_typed_answers(jb: AsyncJourneyboardClient) -> None:
+    board = await jb.create_board("Insight methods")
+    journey = Journey()
+    pay = journey.touchpoint("Pay", stage=journey.stage("Buy"))
+    journey.stakeholder("Ops", influence=8, interest=8, touchpoints=(pay,))
+    await jb.apply_ops(board.id, journey.ops)
+    await jb.import_feedback(
+        board.id, [{"touchpoint": "Pay", "score": 2, "scale": "csat", "customer": "c"}]
+    )
+    await jb.import_events(
+        board.id, [{"customer": "c", "touchpoint": "Pay", "at": "2026-01-01", "value": 9}]
+    )
+    assert (await jb.emotion_curve(board.id)).touchpoints[0].mean == 25
+    assert (await jb.pain_points(board.id)).items[0].touchpoint.id == pay
+    assert (await jb.paths(board.id)).paths[0].nodes == [pay]
+    assert (await jb.repurchase(board.id)).customers == 1
+    assert (await jb.moments_of_truth(board.id, min_customers=1)).suggested == []
+    assert (await jb.support_kpis(board.id)).tickets == 1
+    assert [s.id for s in (await jb.stakeholder_grid(board.id)).manage_closely] == ["ops"]

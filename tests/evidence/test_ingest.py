@@ -1,5 +1,6 @@
 """Feedback and event uploads: every format, per-record errors, dedupe, access, hostile input."""
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -188,26 +189,35 @@ async def test_uploads_need_the_editor_role_and_a_supported_format(
     assert empty.json()["errors"][0]["reason"] == "feedback needs a text or a score"
 
 
-async def test_an_upload_over_the_limit_stops_with_413_and_keeps_what_came_before(
-    mongodb_uri: str,
-) -> None:
-    async with running_server(settings_for_tests(max_upload_bytes=20_000), mongodb_uri) as small:
+@contextlib.asynccontextmanager
+async def small_uploads(
+    mongodb_uri: str, limit: int
+) -> AsyncIterator[tuple[RunningServer, httpx.AsyncClient, str]]:
+    """A server taking uploads of at most `limit` bytes, a client of it and a new board."""
+    async with running_server(settings_for_tests(max_upload_bytes=limit), mongodb_uri) as small:
         token = await user_with_token(small.accounts, "uploader")
         async with httpx.AsyncClient(base_url=small.url, headers=bearer(token)) as client:
             board = (await client.post("/api/boards", json={"title": "b"})).json()["id"]
-            body = ndjson(*({"external_id": str(i), "text": "x" * 30} for i in range(2000)))
+            yield small, client, board
 
-            async def chunks() -> AsyncIterator[bytes]:
-                for i in range(0, len(body), 8192):
-                    yield body[i : i + 8192]
 
-            response = await client.post(
-                f"/api/boards/{board}/feedback", content=chunks(), headers=NDJSON
-            )
-            assert response.status_code == 413
-            assert "re-sent records are skipped" in response.json()["error"]["message"]
-            kept = await small.services.evidence.feedback.count_documents({"board": board})
-            assert 0 < kept < 2000
+async def test_an_upload_over_the_limit_stops_with_413_and_keeps_what_came_before(
+    mongodb_uri: str,
+) -> None:
+    async with small_uploads(mongodb_uri, 20_000) as (small, client, board):
+        body = ndjson(*({"external_id": str(i), "text": "x" * 30} for i in range(2000)))
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for i in range(0, len(body), 8192):
+                yield body[i : i + 8192]
+
+        response = await client.post(
+            f"/api/boards/{board}/feedback", content=chunks(), headers=NDJSON
+        )
+        assert response.status_code == 413
+        assert "re-sent records are skipped" in response.json()["error"]["message"]
+        kept = await small.services.evidence.feedback.count_documents({"board": board})
+        assert 0 < kept < 2000
 
 
 async def test_hostile_uploads_are_rejected_row_by_row_or_refused_whole(
@@ -233,16 +243,9 @@ async def test_hostile_uploads_are_rejected_row_by_row_or_refused_whole(
 async def test_an_upload_declared_over_the_limit_is_refused_before_it_is_read(
     mongodb_uri: str,
 ) -> None:
-    async with running_server(settings_for_tests(max_upload_bytes=1000), mongodb_uri) as small:
-        token = await user_with_token(small.accounts, "declared")
-        async with httpx.AsyncClient(base_url=small.url, headers=bearer(token)) as client:
-            board = (await client.post("/api/boards", json={"title": "b"})).json()["id"]
-            body = ndjson(*({"text": "x" * 50, "external_id": str(i)} for i in range(100)))
-            response = await client.post(
-                f"/api/boards/{board}/feedback", content=body, headers=NDJSON
-            )
-            assert (
-                response.status_code == 413 and response.json()["error"]["details"]["limit"] == 1000
-            )
-            stored = await small.services.evidence.feedback.find_one({"board": board})
-            assert stored is None, "nothing was read, so nothing was stored"
+    async with small_uploads(mongodb_uri, 1000) as (small, client, board):
+        body = ndjson(*({"text": "x" * 50, "external_id": str(i)} for i in range(100)))
+        response = await client.post(f"/api/boards/{board}/feedback", content=body, headers=NDJSON)
+        assert response.status_code == 413 and response.json()["error"]["details"]["limit"] == 1000
+        stored = await small.services.evidence.feedback.find_one({"board": board})
+        assert stored is None, "nothing was read, so nothing was stored"

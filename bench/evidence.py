@@ -1,7 +1,9 @@
 """Evidence at scale: ingest rate against the store's own, insight query times, SDK import.
 
 1. raw: pymongo insert_many of the very documents the API would store, into the same store
-   with the same indexes, batches of 1,000 (the ceiling: the store is the limit);
+   with the same index and write concern (majority, journaled), batches of 1,000: the
+   store's own rate, the ceiling. Also, on a quarter of the rows, with w=1: what giving up
+   the journal would buy (on nx-27017 a journaled write costs about twice as much);
 2. api: the same records posted as NDJSON in large requests (20,000 rows each);
 3. each insight query on the board that now holds N feedback records and N events;
 4. sdk: N feedback rows imported from a CSV file through the SDK, in a child process
@@ -29,11 +31,13 @@ import httpx
 import msgspec
 import psutil
 from pymongo import MongoClient
+from pymongo.write_concern import WriteConcern
 
 from bench.harness import Server, machine, served
 from schemas.board import Node, Stage
 from schemas.evidence import Feedback, JourneyEvent
 from server.evidence.records import Targets, event_document, feedback_document
+from server.store.mongo import DURABLE
 
 STAGES = [f"stage{i}" for i in range(5)]
 NODES = [f"tp{i}" for i in range(20)]
@@ -94,10 +98,13 @@ def report(**fields: Any) -> None:
     print(json.dumps({**fields, "machine": machine()}), flush=True)
 
 
-def raw_rate(server: Server, kind: str, docs: list[dict[str, Any]]) -> float:
-    """pymongo straight into a fresh database on the same store, with the same index."""
+def raw_rate(
+    server: Server, kind: str, docs: list[dict[str, Any]], concern: WriteConcern = DURABLE
+) -> float:
+    """pymongo straight into a fresh database on the same store, with the same index and,
+    unless told otherwise, the same write concern as the server (majority, journaled)."""
     client: MongoClient[dict[str, Any]] = MongoClient(server.database_uri)
-    database = client[f"bench_raw_{kind}_{os.getpid()}"]
+    database = client.get_database(f"bench_raw_{kind}_{os.getpid()}", write_concern=concern)
     collection = database[kind]
     if kind == "feedback":
         collection.create_index([("board", 1), ("node", 1)])
@@ -137,11 +144,14 @@ def documents(kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def ingest(server: Server, http: httpx.Client, board: str, kind: str, rows: list[Any]) -> float:
-    raw = raw_rate(server, kind, documents(kind, rows))
+    docs = documents(kind, rows)
+    raw = raw_rate(server, kind, docs)
+    unsafe = raw_rate(server, kind, docs[: len(docs) // 4], WriteConcern(w=1))
     api = api_rate(http, board, kind, rows)
     rss = psutil.Process(server.pid).memory_info().rss
     report(bench=f"ingest_{kind}", rows=len(rows), raw_insert_many_per_s=round(raw),
            api_per_s=round(api), api_vs_raw=round(api / raw, 2),
+           raw_unacknowledged_journal_per_s=round(unsafe),
            server_rss_mb=round(rss / 2**20))  # fmt: skip
     return api
 
@@ -158,15 +168,17 @@ def insights(http: httpx.Client, board: str, rows: int) -> None:
 
 def sdk_import(server: Server, board: str, path: Path) -> tuple[float, float]:
     """Rows/s and peak RSS (MB) of the SDK importing `path` in a child process."""
+    # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts at its parent's (this
+    # process holds the benchmark's rows), while VmHWM is the child's own high-water mark.
     script = (
-        "import resource, sys, time\n"
+        "import re, sys, time\n"
         "from client_sdk import JourneyboardClient\n"
         "with JourneyboardClient(sys.argv[1], sys.argv[2]) as jb:\n"
         "    began = time.perf_counter()\n"
         "    r = jb.import_feedback(sys.argv[3], sys.argv[4], chunk_rows=20000)\n"
         "    took = time.perf_counter() - began\n"
-        "print(r.accepted + r.duplicates, took,"
-        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+        "print(r.accepted + r.duplicates, took, peak)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script, server.url, server.token, board, str(path)],

@@ -72,8 +72,8 @@ def moments(found: MomentsOfTruth) -> RenderableType:
         f"Moments of truth (at least {found.min_customers} customers each way)",
         ["touchpoint", "marked", "buy again after good", "after bad", "impact (points)"],
         [
-            [m.label or m.touchpoint, "yes" if m.marked else "", _pct(m.purchase_after_good),
-             _pct(m.purchase_after_bad), _num(m.impact)]
+            [m.label or m.touchpoint, "yes" if m.marked else "", _pct(m.bought_again_good),
+             _pct(m.bought_again_bad), _num(m.impact)]
             for m in found.suggested
         ],
     )  # fmt: skip

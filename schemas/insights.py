@@ -56,15 +56,15 @@ class PainPoints(Struct, kw_only=True):
 
 
 class MomentOfTruth(Struct, kw_only=True):
-    """How a touchpoint's experience changes what customers do next (purchase again)."""
+    """How a touchpoint's experience changes what customers do next: buy again or not."""
 
     touchpoint: str
     label: str
     marked: bool  # already a moment_of_truth node on the board
     customers_good: int
     customers_bad: int
-    purchase_after_good: float | None  # share who bought after a good experience there
-    purchase_after_bad: float | None
+    bought_again_good: float  # share of repeat buyers (2+ purchases) among the good side
+    bought_again_bad: float
     impact: float  # the difference, in percentage points; larger = matters more
 
 
@@ -92,7 +92,7 @@ class NodeFlow(Struct, kw_only=True):
     ended_here: int
     drop_off: float  # share whose journey ended here without a purchase
     conversion: float  # share who purchased at or after this node
-    repurchase_after: float  # share who made a purchase after passing this node
+    repurchase_after: float  # share who bought (again) after passing this node
 
 
 class MissingEdge(Struct, kw_only=True):
@@ -120,7 +120,11 @@ class CustomerTiming(Struct, kw_only=True):
 
 
 class Repurchase(Struct, kw_only=True):
-    """Re-purchase timing: typical intervals, who is overdue, as of `as_of`."""
+    """Re-purchase timing: typical intervals, who is overdue, as of `as_of`.
+
+    The share who buy again after each touchpoint is in Paths (`nodes[].repurchase_after`):
+    it needs each customer's path, which this answer does without to stay fast.
+    """
 
     as_of: int
     customers: int  # customers with a purchase
@@ -129,7 +133,6 @@ class Repurchase(Struct, kw_only=True):
     mean_interval_days: float | None
     overdue: list[CustomerTiming]  # most overdue first
     overdue_count: int
-    after_touchpoint: list[NodeFlow]  # the share who buy again after passing each node
 
 
 class Branch(Struct, kw_only=True):

@@ -75,11 +75,9 @@ async def paths(request: Request) -> Response:
 
 
 async def repurchase(request: Request) -> Response:
-    board, elements, evidence, query = await _open(request)
-    purchases, journeys = await asyncio.gather(evidence.purchases(board), evidence.journeys(board))
-    after = insights.paths(elements, journeys, query.limit).nodes
+    board, _, evidence, query = await _open(request)
     as_of = query.as_of if query.as_of is not None else now_ms()
-    return json_response(insights.repurchase(purchases, after, as_of, query.limit))
+    return json_response(insights.repurchase(await evidence.purchases(board), as_of, query.limit))
 
 
 async def support(request: Request) -> Response:

@@ -141,40 +141,36 @@ def moments_of_truth(
     purchases: Sequence[Row],
     min_customers: int,
 ) -> MomentsOfTruth:
-    """For each touchpoint: do customers who had a good experience there buy again more
-    often than those who had a bad one? The bigger the gap, the more the moment matters.
+    """For each touchpoint: do customers who had a good experience there become repeat
+    buyers more often than those who had a bad one? The bigger the gap, the more it matters.
 
-    "Buy again" is a purchase after the customer's last feedback.
+    A customer who had both counts on both sides.
     """
     labels = _labels(elements)
     marked = {e.id for e in elements if isinstance(e, Node) and e.type == "moment_of_truth"}
-    last_purchase = {row["_id"]: row["last"] for row in purchases if row["_id"]}
-    tallies: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"good": [0, 0], "bad": [0, 0]})
+    repeat = {row["_id"] for row in purchases if row["_id"] and row["purchases"] >= 2}
+    sides: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for row in experiences:
-        if row["_id"] is None:
-            continue
-        bought = int(last_purchase.get(row["_id"], -1) > row["last"])
-        for kind in ("good", "bad"):
-            for node in row[kind]:
-                if node in labels:
-                    tallies[node][kind][0] += 1
-                    tallies[node][kind][1] += bought
+        if row["_id"]:
+            node, outcome = row["_id"][:-1], row["_id"][-1]
+            sides[node]["bad" if outcome == "-" else "good"] = [c for c in row["customers"] if c]
     found = []
-    for node, tally in tallies.items():
-        (good, good_bought), (bad, bad_bought) = tally["good"], tally["bad"]
-        if min(good, bad) < min_customers:
+    for node, side in sides.items():
+        good, bad = side.get("good", []), side.get("bad", [])
+        if node not in labels or min(len(good), len(bad)) < min_customers:
             continue
-        after_good, after_bad = good_bought / good, bad_bought / bad
+        again_good = sum(c in repeat for c in good) / len(good)
+        again_bad = sum(c in repeat for c in bad) / len(bad)
         found.append(
             MomentOfTruth(
                 touchpoint=node,
                 label=labels[node],
                 marked=node in marked,
-                customers_good=good,
-                customers_bad=bad,
-                purchase_after_good=after_good,
-                purchase_after_bad=after_bad,
-                impact=(after_good - after_bad) * 100,
+                customers_good=len(good),
+                customers_bad=len(bad),
+                bought_again_good=again_good,
+                bought_again_bad=again_bad,
+                impact=(again_good - again_bad) * 100,
             )
         )
     found.sort(key=lambda m: (-m.impact, m.touchpoint))
@@ -253,9 +249,7 @@ def _flow(node: str, label: str, flow: Counter[str]) -> NodeFlow:
     )
 
 
-def repurchase(
-    purchases: Sequence[Row], after: list[NodeFlow], as_of: int, limit: int
-) -> Repurchase:
+def repurchase(purchases: Sequence[Row], as_of: int, limit: int) -> Repurchase:
     """Each repeat customer's mean interval between purchases projects their next one."""
     timings = []
     for row in purchases:
@@ -283,7 +277,6 @@ def repurchase(
         mean_interval_days=statistics.fmean(intervals) if intervals else None,
         overdue=overdue[:limit],
         overdue_count=len(overdue),
-        after_touchpoint=after,
     )
 
 

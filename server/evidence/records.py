@@ -94,6 +94,7 @@ def feedback_document(
     promoter = nps and (record.score or 0) >= 9
     detractor = nps and (record.score or 0) <= 6
     said = (1 - sentiment) / 2  # how bad the words are, 0 (glowing) to 1 (furious)
+    said_something = norm is not None or bool(record.text)
     if norm is not None:
         scored = (100 - norm) / 100
         pain = (scored + said) / 2 if record.text else scored
@@ -123,10 +124,9 @@ def feedback_document(
         "opinion": int(bool(record.text)),
         "bad": int(bad),
         "pain": pain,
-        # Per-customer sets of where it went well or badly, for moments of truth: a
-        # $group may only use plain field paths to stay fast on the embedded store.
-        "bad_node": node.id if node and bad else None,
-        "good_node": node.id if node and not bad and (norm is not None or record.text) else None,
+        # Where it went well ("tp+") or badly ("tp-"), for moments of truth: grouping by
+        # one plain field keeps the pipeline on the embedded store's fast path.
+        "xp": node.id + ("-" if bad else "+") if node and (bad or said_something) else None,
     }
 
 

@@ -112,19 +112,16 @@ class Evidence:
         )
 
     async def experiences(self, board_id: str) -> list[Document]:
-        """Per customer: the nodes where it went badly, where well, and their last feedback."""
+        """Per node and outcome ("tp-" bad, "tp+" good): the customers who had it.
+
+        One row per node and outcome, not per customer: on the embedded store a $group
+        into 20,000 customer groups takes twice as long as one into 40 node groups.
+        """
         return await _rows(
             self.feedback,
             [
                 {"$match": {"board": board_id}},
-                {
-                    "$group": {
-                        "_id": "$customer",
-                        "bad": {"$addToSet": "$bad_node"},
-                        "good": {"$addToSet": "$good_node"},
-                        "last": {"$max": "$at"},
-                    }
-                },
+                {"$group": {"_id": "$xp", "customers": {"$addToSet": "$customer"}}},
             ],
         )
 

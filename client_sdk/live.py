@@ -159,7 +159,11 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         """Connect and wait for the first snapshot; raises if the board cannot be opened."""
         self._first_sync = asyncio.get_running_loop().create_future()
         self._runner = asyncio.create_task(self._run(), name=f"live board {self.board_id}")
-        await asyncio.wait_for(asyncio.shield(self._first_sync), within)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._first_sync), within)
+        except BaseException:
+            self._runner.cancel()  # no board, no access, or no server in time: stop trying
+            raise
 
     async def close(self, flush: float = 10.0) -> None:
         """Give unanswered edits up to `flush` seconds to be answered, then disconnect."""

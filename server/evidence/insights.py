@@ -32,7 +32,7 @@ from schemas.insights import (
     StakeholderPlace,
     SupportKpis,
 )
-from server.evidence.records import PURCHASE_MARK, SCORE_FIELDS
+from server.evidence.records import PURCHASE_MARK, SCORE_FIELDS, TICK_DIGITS
 
 Row = Mapping[str, Any]
 DAY_MS = 86_400_000
@@ -153,7 +153,7 @@ def moments_of_truth(
     for row in experiences:
         if row["_id"]:
             node, outcome = row["_id"][:-1], row["_id"][-1]
-            sides[node]["bad" if outcome == "-" else "good"] = [c for c in row["customers"] if c]
+            sides[node]["bad" if outcome == "-" else "good"] = list(set(row["customers"]) - {None})
     found = []
     for node, side in sides.items():
         good, bad = side.get("good", []), side.get("bad", [])
@@ -293,7 +293,8 @@ def support_kpis(
     resolved = 0
     branches: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, [], []])
     for row in timelines:
-        steps, times = row["nodes"], row["times"]
+        ticks = sorted(row["ticks"])
+        times, steps = [int(t[:TICK_DIGITS]) for t in ticks], [t[TICK_DIGITS:] for t in ticks]
         done = next((times[i] for i, n in enumerate(steps) if n in ends), None)
         if len(times) > 1:
             responses.append((times[1] - times[0]) / 60_000)

@@ -24,6 +24,7 @@ BAD_BELOW = 50.0  # a normalised score under the scale's midpoint is a bad exper
 # What insight sums per node or stage: the record count, then fields of each document.
 SCORE_FIELDS: tuple[str, ...] = ("feedback", "scored", "norm", "norm2", "sentiment", "opinion")
 SCORE_FIELDS += ("nps", "promoter", "detractor", "bad", "pain")
+TICK_DIGITS = 15  # milliseconds until the year 33658, zero-padded so ticks sort by time
 PURCHASE_MARK = "+"  # never in an element id, so "checkout+" is a purchase at checkout
 
 
@@ -132,16 +133,18 @@ def feedback_document(
 
 def event_document(board_id: str, record: JourneyEvent, targets: Targets) -> dict[str, Any]:
     node = targets.node(record.touchpoint)
+    at = _ms(record.at)
     return {
         "_id": f"{board_id}|{record.external_id or _digest(record)}",
         "board": board_id,
         "customer": record.customer,
         "node": node.id,
         "stage": node.stage,
-        "at": _ms(record.at),
+        "at": at,
         "value": record.value or 0.0,
         "purchase": int(bool(record.value)),
         "step": node.id + PURCHASE_MARK if record.value else node.id,  # one field per path step
+        "tick": f"{at:0{TICK_DIGITS}d}{node.id}",  # time and node in one field, sortable
     }
 
 

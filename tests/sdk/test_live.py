@@ -155,40 +155,54 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_the_replica_resumes_after_a_server_restart_and_sends_offline_edits_once(
+async def test_ten_replicas_resume_after_a_restart_and_send_offline_edits_once_in_order(
     mongodb_uri: str,
 ) -> None:
+    """RELIABILITY R5/R6: the server is down while 10 clients queue 20 edits each."""
     settings, port = settings_for_tests(), _free_port()
     async with running_server(settings, mongodb_uri, port) as first:
         token = await user_with_token(first.accounts, "traveller")
         client = AsyncJourneyboardClient(first.url, token)
         board = await client.create_board("Restart")
-        replica = await client.live(board.id, "laptop", max_pending=4).__aenter__()
-        await replica.create(Node(id="before"))
+        replicas = [
+            await client.live(board.id, f"laptop{i}", max_pending=21).__aenter__()
+            for i in range(10)
+        ]
+        await replicas[0].create(Node(id="before"))
+        await settle(*replicas, seq=replicas[0].seq)
     try:
-        await eventually(lambda: not replica.connected.is_set())
-        offline = [replica.create(Node(id=f"offline-{i}")) for i in range(3)]
-        replica.update("before", label="edited offline")
-        assert replica.get("offline-2") is not None, "offline edits show at once"
-        assert replica.pending_count == 4
+        await eventually(lambda: not any(r.connected.is_set() for r in replicas))
+        offline = [
+            [r.create(Node(id=f"offline-{i}-{k}")) for k in range(20)]
+            for i, r in enumerate(replicas)
+        ]
+        replicas[0].update("before", label="edited offline")
+        assert replicas[3].get("offline-3-19") is not None, "offline edits show at once"
+        assert [r.pending_count for r in replicas] == [21] + [20] * 9
         with pytest.raises(OfflineQueueFull):
-            replica.create(Node(id="one-too-many"))
-        assert replica.pending_count == 4 and "one-too-many" not in replica.elements
+            replicas[0].create(Node(id="one-too-many"))
+        assert replicas[0].pending_count == 21 and "one-too-many" not in replicas[0].elements
+        await asyncio.sleep(3)  # down for a while: reconnect attempts back off meanwhile
         async with running_server(settings, mongodb_uri, port) as second:
             await client.apply_ops(board.id, [_create(Node(id="while-away"))])
-            seqs = await asyncio.wait_for(asyncio.gather(*offline), 20)
-            await replica.synced(within=20)
-            assert replica.pending_count == 0
+            for answers in offline:
+                seqs = await asyncio.wait_for(asyncio.gather(*answers), 30)
+                assert seqs == sorted(seqs), "each client's edits land in its own order"
+            for replica in replicas:
+                await replica.synced(within=20)
+            assert [r.pending_count for r in replicas] == [0] * 10
             snapshot = await client.snapshot(board.id)
-            await settle(replica, seq=snapshot.seq)
-            assert replica.elements == {e.id: e for e in snapshot.elements}
-            assert replica.elements["before"].label == "edited offline"
+            await settle(*replicas, seq=snapshot.seq)
+            expected = {e.id: e for e in snapshot.elements}
+            assert all(r.elements == expected for r in replicas)
+            assert len(expected) == 1 + 200 + 1, "no edit lost, none applied twice"
+            assert expected["before"].label == "edited offline"
             log = await second.services.store.entries_after(board.id, 0)
-            mine = [e.client_op_id for e in log if e.client_id.endswith("/laptop")]
-            assert len(mine) == len(set(mine)) == 5, "each edit committed exactly once"
-            assert sorted(seqs) == seqs
+            keys = [(e.client_id, e.client_op_id) for e in log if "/laptop" in e.client_id]
+            assert len(keys) == len(set(keys)) == 1 + 200 + 1
     finally:
-        await replica.close(flush=0)
+        for replica in replicas:
+            await replica.close(flush=0)
         await client.close()
 
 

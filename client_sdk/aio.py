@@ -21,7 +21,7 @@ import msgspec
 
 from client_sdk.errors import ConnectionFailed, RateLimited, Unauthorized, from_response
 from client_sdk.export import FORMATS, render
-from client_sdk.importing import ImportOptions, Kind, Source, upload_chunks
+from client_sdk.importing import ImportOptions, Source, upload_chunks
 from client_sdk.live import MAX_PENDING_OPS, LiveBoard
 from client_sdk.retries import Retries
 from schemas.api import (
@@ -36,7 +36,7 @@ from schemas.api import (
 )
 from schemas.auth import Me, MemberList, Role, SetRole
 from schemas.board import AnyElement, Comment, Stakeholder
-from schemas.evidence import IngestReport
+from schemas.evidence import EvidenceKind, IngestReport
 from schemas.insights import (
     EmotionCurve,
     MomentsOfTruth,
@@ -79,7 +79,7 @@ class AsyncJourneyboardClient:
             )
         self.retries = retries or Retries()
         self.client_id = client_id or f"sdk-{secrets.token_hex(6)}"
-        self._op_ids = itertools.count()
+        self._op_ids = itertools.count(secrets.randbelow(2**52))  # never reused across runs
         self._http = httpx.AsyncClient(
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.token}", "User-Agent": "journeyboard-sdk"},
@@ -307,7 +307,7 @@ class AsyncJourneyboardClient:
         return await self.import_records(board_id, "events", source, **options)
 
     async def import_records(
-        self, board_id: str, kind: Kind, source: Source, **options: Unpack[ImportOptions]
+        self, board_id: str, kind: EvidenceKind, source: Source, **options: Unpack[ImportOptions]
     ) -> IngestReport:
         return await upload_chunks(
             lambda body: self._upload(board_id, kind, body), kind, source, **options

@@ -15,16 +15,22 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 import ijson
 import msgspec
 
-from schemas.evidence import Feedback, IngestReport, JourneyEvent, Rejection
+from schemas.evidence import (
+    MAX_LISTED_REJECTIONS,
+    EvidenceKind,
+    Feedback,
+    IngestReport,
+    JourneyEvent,
+    Rejection,
+)
 
-Kind = Literal["feedback", "events"]
 Source = str | os.PathLike[str] | Iterable[Mapping[str, Any]] | Any  # Any: a pandas DataFrame
-FIELDS: dict[Kind, tuple[str, ...]] = {
+FIELDS: dict[EvidenceKind, tuple[str, ...]] = {
     "feedback": tuple(f.name for f in msgspec.structs.fields(Feedback)),
     "events": tuple(f.name for f in msgspec.structs.fields(JourneyEvent)),
 }
@@ -40,7 +46,6 @@ COMMON_COLUMNS: dict[str, tuple[str, ...]] = {
     "value": ("amount", "revenue", "order value", "total", "price"),
     "channel": ("medium",),
 }
-MAX_ERRORS = 100
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ def _key(name: str) -> str:
 
 
 def columns_for(
-    kind: Kind, header: Iterable[str], mapping: Mapping[str, str], strict: bool = True
+    kind: EvidenceKind, header: Iterable[str], mapping: Mapping[str, str], strict: bool = True
 ) -> dict[str, str]:
     """{field: column} for this header: explicit mapping first, then exact and common names.
 
@@ -110,6 +115,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
+class Unreadable(str):
+    """Why a row of the source could not be read; it is reported, and the rest goes on."""
+
+
+Row = Mapping[str, Any] | Unreadable
+
+
 class Rows:
     """The (line, row) pairs of a source, and how many of its bytes have been read."""
 
@@ -121,12 +133,19 @@ class Rows:
         if self.path and self.path.suffix.lower() not in (".csv", ".ndjson", ".jsonl", ".json"):
             raise ValueError(f"{self.path.name}: read .csv, .ndjson, .jsonl or .json files")
 
-    def __iter__(self) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    @property
+    def has_header(self) -> bool:
+        """CSV files and DataFrames name every column up front; JSON rows may omit keys."""
+        if self.path is None:
+            return hasattr(self.source, "columns")
+        return self.path.suffix.lower() == ".csv"
+
+    def __iter__(self) -> Iterator[tuple[int, Row]]:
         if self.path is None:
             if hasattr(self.source, "iloc") and hasattr(self.source, "columns"):
                 yield from _frame_rows(self.source)
             else:
-                rows: Iterable[Mapping[str, Any]] = self.source  # type: ignore[assignment]
+                rows: Iterable[Row] = self.source  # type: ignore[assignment]
                 yield from enumerate(rows, start=1)
             return
         with self.path.open("rb") as handle:
@@ -134,29 +153,54 @@ class Rows:
                 self.bytes_read = handle.tell()
                 yield number, row
 
-    def _file_rows(self, handle: io.BufferedReader) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    def _file_rows(self, handle: io.BufferedReader) -> Iterator[tuple[int, Row]]:
         assert self.path is not None
         suffix = self.path.suffix.lower()
         if suffix == ".csv":
             return _csv_rows(handle)
         if suffix == ".json":
-            return enumerate(ijson.items(handle, "item", use_float=True), start=1)
-        return (
-            (number, msgspec.json.decode(line))
-            for number, line in enumerate(handle, start=1)
-            if line.strip()
-        )
+            return _json_rows(handle)
+        return _ndjson_rows(handle)
 
 
-def _csv_rows(handle: io.BufferedReader) -> Iterator[tuple[int, Mapping[str, Any]]]:
+def _csv_rows(handle: io.BufferedReader) -> Iterator[tuple[int, Row]]:
     """A CSV file's rows; the wrapper is closed here, or its finalizer warns (ResourceWarning)."""
-    with io.TextIOWrapper(handle, encoding="utf-8-sig", newline="") as text:
+    with io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace", newline="") as text:
         reader = csv.DictReader(text)
-        for row in reader:
-            yield reader.line_num, row
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield reader.line_num, Unreadable(f"not CSV: {error}")
+                continue
+            if None in row:  # more cells than the header has columns
+                yield reader.line_num, Unreadable("more cells than columns")
+            else:
+                yield reader.line_num, row
 
 
-def _frame_rows(frame: Any, step: int = 10_000) -> Iterator[tuple[int, Mapping[str, Any]]]:
+def _ndjson_rows(handle: io.BufferedReader) -> Iterator[tuple[int, Row]]:
+    for number, line in enumerate(handle, start=1):
+        if line.strip():
+            try:
+                yield number, msgspec.json.decode(line)
+            except (msgspec.DecodeError, RecursionError) as error:
+                yield number, Unreadable(f"not JSON: {error}")
+
+
+def _json_rows(handle: io.BufferedReader) -> Iterator[tuple[int, Row]]:
+    """A JSON array's items; a syntax error ends the file (nothing after it can be trusted)."""
+    number = 0
+    try:
+        for number, item in enumerate(ijson.items(handle, "item", use_float=True), start=1):
+            yield number, item
+    except ijson.JSONError as error:
+        yield number + 1, Unreadable(f"the JSON array breaks after item {number}: {error}")
+
+
+def _frame_rows(frame: Any, step: int = 10_000) -> Iterator[tuple[int, Row]]:
     """A DataFrame's rows, converted a slice at a time; line 2 is the first row, as in CSV."""
     for start in range(0, len(frame), step):
         for offset, row in enumerate(frame.iloc[start : start + step].to_dict("records")):
@@ -164,21 +208,29 @@ def _frame_rows(frame: Any, step: int = 10_000) -> Iterator[tuple[int, Mapping[s
 
 
 def records(
-    kind: Kind,
-    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    kind: EvidenceKind,
+    rows: Iterable[tuple[int, Row]],
     mapping: Mapping[str, str],
     defaults: Mapping[str, Any],
-) -> Iterator[tuple[int, dict[str, Any]]]:
+    strict: bool,
+) -> Iterator[tuple[int, dict[str, Any] | Unreadable]]:
     """(line, record) for every row, with fields taken from the matched columns.
 
-    JSON rows may leave keys out, so columns are matched per set of keys, not once.
+    JSON rows may leave keys out, so columns are matched per set of keys, not once; with
+    `strict` (a header names every column), a mapped column that is missing is an error.
     """
     shapes: dict[frozenset[str], dict[str, str]] = {}
     for line, row in rows:
+        if isinstance(row, Unreadable):
+            yield line, row
+            continue
+        if not isinstance(row, Mapping):
+            yield line, Unreadable(f"a row is an object of fields, not {type(row).__name__}")
+            continue
         shape = frozenset(row.keys())
         columns = shapes.get(shape)
         if columns is None:
-            columns = columns_for(kind, row.keys(), mapping, strict=not shapes)
+            columns = columns_for(kind, row.keys(), mapping, strict=strict)
             if len(shapes) < 1024:  # a file of ever-new shapes costs time, never memory
                 shapes[shape] = columns
         record = dict(defaults)
@@ -191,16 +243,19 @@ def records(
 
 async def upload_chunks(
     send: Callable[[bytes], Awaitable[IngestReport]],
-    kind: Kind,
+    kind: EvidenceKind,
     source: Source,
     mapping: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
     chunk_rows: int = 5000,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Send the source as NDJSON chunks; one report for all, lines as in the source."""
+    """Send the source as NDJSON chunks; one report for all, lines as in the source.
+
+    Rows the source itself garbles are rejected here, with their line, and never sent.
+    """
     rows = Rows(source)
-    mapped = records(kind, rows, mapping or {}, defaults or {})
+    mapped = records(kind, rows, mapping or {}, defaults or {}, rows.has_header)
     report = IngestReport()
     in_flight: list[tuple[asyncio.Task[IngestReport], list[int]]] = []
 
@@ -221,7 +276,7 @@ async def upload_chunks(
 
     try:
         while True:
-            chunk = _chunk(mapped, chunk_rows)
+            chunk = _chunk(mapped, chunk_rows, report)
             if chunk is None:
                 break
             body, lines = chunk
@@ -237,11 +292,18 @@ async def upload_chunks(
 
 
 def _chunk(
-    mapped: Iterator[tuple[int, dict[str, Any]]], size: int
+    mapped: Iterator[tuple[int, dict[str, Any] | Unreadable]], size: int, report: IngestReport
 ) -> tuple[bytes, list[int]] | None:
+    """The next `size` records as NDJSON and their source lines; unreadable rows go
+    straight into the report."""
     lines: list[int] = []
     parts: list[bytes] = []
     for line, record in mapped:
+        if isinstance(record, Unreadable):
+            _merge(
+                report, IngestReport(rejected=1, errors=[Rejection(line=1, reason=record)]), [line]
+            )
+            continue
         lines.append(line)
         parts.append(msgspec.json.encode(record))
         if len(lines) == size:
@@ -254,7 +316,7 @@ def _merge(report: IngestReport, part: IngestReport, lines: list[int]) -> None:
     report.accepted += part.accepted
     report.duplicates += part.duplicates
     report.rejected += part.rejected
-    room = MAX_ERRORS - len(report.errors)
+    room = MAX_LISTED_REJECTIONS - len(report.errors)
     report.errors += [Rejection(line=lines[e.line - 1], reason=e.reason) for e in part.errors][
         :room
     ]

@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import time
+import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -28,7 +29,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from client_sdk.errors import JourneyboardError, OfflineQueueFull, error_for
+from client_sdk.errors import JourneyboardError, OfflineQueueFull, TooLarge, error_for
 from client_sdk.retries import Retries
 from schemas.auth import Role
 from schemas.board import AnyElement
@@ -37,6 +38,7 @@ from schemas.messages import (
     Ack,
     AnyServerMessage,
     Cursor,
+    Error,
     InsightMessage,
     Left,
     OpMessage,
@@ -63,6 +65,10 @@ FATAL_CLOSES = {
     CloseCode.GONE: "not_found",
 }
 RECONNECT = Retries(attempts=2**31, base=0.2, cap=5.0)
+SILENCE = 35.0  # seconds without a frame (the server pings every 10) before reconnecting
+SEND_RATE, SEND_BURST = 40.0, 80.0  # submissions per second: under the server's 50, 100
+TRANSIENT = frozenset({"busy", "unavailable", "rate_limited"})  # refusals worth retrying
+MAX_SUBMIT_OPS, MAX_SUBMIT_BYTES = 1000, 64 * 1024  # the protocol's limits on one submission
 MAX_PENDING_OPS = 10_000  # edits waiting for the server, offline or not: the queue's bound
 
 
@@ -133,7 +139,10 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         self._pending_ops = 0
         self.max_pending = max_pending
         self._answers: dict[int, asyncio.Future[int]] = {}
-        self._op_ids = itertools.count(int(time.time() * 1000))
+        # Random, so two replicas (or runs) that share a client id do not share op ids.
+        self._op_ids = itertools.count(secrets.randbelow(2**52))
+        self._outbox: deque[_Pending] = deque()
+        self._wake = asyncio.Event()
         self._listeners: list[Callable[[Change], Any]] = []
         self._insight_listeners: list[Callable[[InsightMessage], Any]] = []
         self._socket: ClientConnection | None = None
@@ -222,6 +231,10 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         id, a missing node); the future fails if the server rejects them later.
         """
         batch = list(ops)
+        if self.failure is not None:
+            raise self.failure
+        if self._batch is None and (too_large := _too_large(batch)):
+            raise too_large
         if self.pending_count + len(batch) > self.max_pending:
             raise OfflineQueueFull(
                 "queue_full",
@@ -269,6 +282,11 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             raise
         finally:
             collected, self._batch, self._batch_answer = self._batch, None, None
+        if too_large := _too_large(collected):
+            self.view = self._rebase()
+            self._notify(Change([], None, self.user, local=True))
+            answer.set_exception(too_large)
+            raise too_large
         if collected:
             self._queue(collected, answer)
         else:
@@ -286,7 +304,8 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
     # The connection
 
     async def _run(self) -> None:
-        for attempt in itertools.count():
+        attempt = 0
+        while True:
             try:
                 await self._session()
                 attempt = 0
@@ -302,7 +321,7 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
                     reason = error.rcvd.reason if error.rcvd else ""
                     self._fail(error_for(FATAL_CLOSES[code], reason or "closed by the server"))
                     return
-            except (OSError, InvalidHandshake) as error:  # down, or gone mid-handshake
+            except (OSError, InvalidHandshake) as error:  # down, silent, or gone mid-handshake
                 log.info("board %s: connection failed (%s); retrying", self.board_id, error)
             except Exception:
                 # Never die silently: start over from a fresh snapshot, which heals the replica.
@@ -311,8 +330,14 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             self.connected.clear()
             self._socket = None
             await asyncio.sleep(self._reconnect.delay(min(attempt, 10)))
+            attempt += 1
 
     async def _session(self) -> None:
+        """One connection: join (or resume from our seq), then read until it ends.
+
+        A connection that has been silent longer than the server's heartbeat allows is
+        taken for dead (a sleeping laptop, a dropped NAT entry) and replaced.
+        """
         since = f"&since={self.seq}" if self._joined else ""
         async with connect(
             f"{self._url}?client_id={self.client_id}{since}",
@@ -322,8 +347,18 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             proxy=None,
         ) as socket:
             self._socket = socket
-            async for frame in socket:
-                self._receive(_decode(frame), socket)
+            sender = asyncio.create_task(self._sender(socket))
+            try:
+                while True:
+                    async with asyncio.timeout(SILENCE):  # not wait_for: on 3.11 it can
+                        frame = await socket.recv()  # swallow a cancel, and close() hangs
+                    try:
+                        message = _decode(frame)
+                    except msgspec.ValidationError:
+                        continue  # a message type from a newer server: not ours to handle
+                    self._receive(message, socket)
+            finally:
+                sender.cancel()
 
     def _receive(self, message: AnyServerMessage, socket: ClientConnection) -> None:
         if isinstance(message, Welcome):
@@ -349,8 +384,9 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         elif isinstance(message, Ack):
             self._settle(message.client_op_id, message.seq, None)
         elif isinstance(message, Reject):
-            error = error_for(message.code, message.message, details=message.details)
-            self._settle(message.client_op_id, None, error)
+            self._rejected(message)
+        elif isinstance(message, Error):
+            log.warning("board %s: the server refused a message: %s", self.board_id, message)
         elif isinstance(message, Presence):
             self.others[message.client_id] = message
         elif isinstance(message, Left):
@@ -361,9 +397,48 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             self._spawn(socket.send('{"type":"pong"}'))
 
     def _ready(self) -> None:
+        """(Re)send every unanswered edit, oldest first."""
         self.connected.set()
-        for pending in self._pending:
-            self._send(pending)
+        self._outbox = deque(self._pending)
+        self._wake.set()
+
+    async def _sender(self, socket: ClientConnection) -> None:
+        """Send queued submissions in order, paced below the server's per-socket rate, so
+        a reconnect that resends thousands of offline edits is not refused for flooding."""
+        loop = asyncio.get_running_loop()
+        tokens, last = SEND_BURST, loop.time()
+        while True:
+            while not self._outbox:
+                self._wake.clear()
+                await self._wake.wait()
+            now = loop.time()
+            tokens, last = min(SEND_BURST, tokens + (now - last) * SEND_RATE), now
+            if tokens < 1:
+                await asyncio.sleep((1 - tokens) / SEND_RATE)
+                continue
+            pending = self._outbox.popleft()
+            if pending.client_op_id in self._answers:  # not answered while it waited
+                tokens -= 1
+                frame = _encode(Submit(client_op_id=pending.client_op_id, ops=pending.ops))
+                await socket.send(frame.decode())
+
+    def _send(self, pending: _Pending) -> None:
+        """Queue a submission; it goes out now if connected, else on reconnect."""
+        if self.connected.is_set():
+            self._outbox.append(pending)
+            self._wake.set()
+
+    def _rejected(self, message: Reject) -> None:
+        """A refusal ends the edit, unless it only says "not now": then it waits and goes
+        again with the same id (so it still applies at most once)."""
+        if message.code not in TRANSIENT:
+            error = error_for(message.code, message.message, details=message.details)
+            self._settle(message.client_op_id, None, error)
+            return
+        pending = next((p for p in self._pending if p.client_op_id == message.client_op_id), None)
+        if pending is not None:
+            wait = float(message.details.get("retry_after_ms", 500)) / 1000
+            asyncio.get_running_loop().call_later(min(wait, 30.0), self._send, pending)
 
     def _committed(self, message: OpMessage) -> None:
         if message.seq != self.seq + 1:
@@ -394,13 +469,13 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             self._settled.set()
 
     def _rebase(self) -> BoardState:
-        """Confirmed state plus unanswered edits; an edit that no longer applies is hidden
-        (the server will reject it too) until its answer arrives."""
+        """Confirmed state plus unanswered edits and the open batch; an edit that no longer
+        applies is hidden (the server will reject it too) until its answer arrives."""
         view = self.confirmed
         context = Context(user=self.user, now_ms=0, role=self.role)
-        for pending in self._pending:
+        for ops in [*(p.ops for p in self._pending), self._batch or []]:
             with contextlib.suppress(Rejected):
-                view = apply_batch(view, pending.ops, context)
+                view = apply_batch(view, ops, context)
         return view
 
     def _apply(self, state: BoardState, ops: list[BoardOp], user: str) -> BoardState:
@@ -410,12 +485,6 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         except Rejected as rejected:
             body = rejected.body()
             raise error_for(body.code, body.message, details=body.details) from None
-
-    def _send(self, pending: _Pending) -> None:
-        if self._socket is None or not self.connected.is_set():
-            return  # queued: sent in order on reconnect
-        frame = _encode(Submit(client_op_id=pending.client_op_id, ops=pending.ops)).decode()
-        self._spawn(self._socket.send(frame))
 
     def _report_rejection(self, answer: "asyncio.Future[int]") -> None:
         """Log a rejected edit, so one nobody awaited is not lost in silence."""
@@ -435,13 +504,18 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
                 log.exception("live board callback failed")
 
     def _fail(self, error: JourneyboardError) -> None:
+        """Access is gone (or never was): nothing more will be sent or answered."""
         self.failure = error
+        self.connected.clear()
+        self._socket = None
         if self._first_sync is not None and not self._first_sync.done():
             self._first_sync.set_exception(error)
+        for op_id in list(self._answers):
+            self._settle(op_id, None, error)
         self._settled.set()
 
     def _spawn(self, sending: Coroutine[Any, Any, None]) -> None:
-        """Send without waiting; a send that finds the socket closed is resent on reconnect."""
+        """Send without waiting (presence, pongs): losing one to a closed socket is fine."""
 
         async def quietly() -> None:
             with contextlib.suppress(ConnectionClosed):
@@ -450,3 +524,13 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         task = asyncio.ensure_future(quietly())
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
+
+
+def _too_large(ops: list[BoardOp]) -> TooLarge | None:
+    """The error the server would give a submission this big, checked before sending."""
+    if len(ops) > MAX_SUBMIT_OPS:
+        return TooLarge("too_large", f"{len(ops)} ops in one submission; at most {MAX_SUBMIT_OPS}")
+    size = len(_encode(Submit(client_op_id=2**53, ops=ops)))
+    if size > MAX_SUBMIT_BYTES:
+        return TooLarge("too_large", f"{size} bytes in one submission; at most {MAX_SUBMIT_BYTES}")
+    return None

@@ -39,6 +39,12 @@ class Portal:
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run the coroutine on the loop and wait; Ctrl-C cancels it there too."""
+        if self._on_loop():
+            coroutine.close()
+            raise RuntimeError(
+                "a blocking SDK call inside an SDK callback would wait for itself; "
+                "use the change passed to the callback, or call from your own thread"
+            )
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         try:
             return future.result()
@@ -47,12 +53,18 @@ class Portal:
             raise
 
     def run(self, function: Callable[[], T]) -> T:
-        """Run a plain function on the loop's thread (where asyncio objects live)."""
+        """Run a plain function on the loop's thread (where asyncio objects live); from a
+        callback, which already runs there, at once."""
+        if self._on_loop():
+            return function()
 
         async def on_loop() -> T:
             return function()
 
         return self.call(on_loop())
+
+    def _on_loop(self) -> bool:
+        return threading.get_ident() == self._thread.ident
 
     def iterate(self, iterator: AsyncIterator[T]) -> Iterator[T]:
         while True:

@@ -11,6 +11,8 @@ from msgspec import Meta, Struct
 
 from schemas.board import Channel, Text
 
+EvidenceKind = Literal["feedback", "events"]
+MAX_LISTED_REJECTIONS = 100  # an IngestReport lists this many; it counts all
 FeedbackSource = Literal["survey", "review", "social", "support", "other"]
 Scale = Literal["nps", "csat", "ces", "rating"]
 ExternalId = Annotated[
@@ -78,6 +80,10 @@ class JourneyEvent(Struct, kw_only=True, forbid_unknown_fields=True):
     at: datetime
     value: Annotated[float, Meta(ge=0, le=1e12)] | None = None
     external_id: ExternalId | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.year < 1970:
+            raise ValueError("journey events happen after 1970")
 
 
 class Rejection(Struct, kw_only=True):

@@ -27,7 +27,8 @@ class Score(Struct, kw_only=True):
 
 
 class EmotionCurve(Struct, kw_only=True):
-    """The journey's emotional line: stages in board order, touchpoints within them."""
+    """The journey's emotional line: stages in board order; touchpoints by their stage's
+    order, then most feedback first (those in no stage come last)."""
 
     overall: Score
     stages: list[Score]

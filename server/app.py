@@ -116,7 +116,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             yield
         finally:
             rooms.close_all()
-            feed.close()
+            await feed.close()
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)

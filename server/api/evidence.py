@@ -7,19 +7,18 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from schemas.evidence import Feedback, IngestReport, JourneyEvent
+from schemas.evidence import EvidenceKind, Feedback, IngestReport, JourneyEvent
 from server.api.access import board_access
 from server.api.errors import ApiError
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
 from server.evidence.formats import UnsupportedUpload, reader_for
-from server.evidence.ingest import Document, ingest
-from server.evidence.records import Targets, event_document, feedback_document
-from server.sync.insight_feed import Kind
+from server.evidence.ingest import ingest
+from server.evidence.records import Document, Targets, event_document, feedback_document
 from server.sync.room import now_ms
 
 MAX_RECORD_BYTES = 64 * 1024
-FIELDS: dict[Kind, tuple[str, ...]] = {
+FIELDS: dict[EvidenceKind, tuple[str, ...]] = {
     "feedback": Feedback.__struct_fields__,
     "events": JourneyEvent.__struct_fields__,
 }
@@ -44,11 +43,15 @@ async def post_events(request: Request) -> Response:
 
 
 async def _upload(
-    request: Request, kind: Kind, document: Callable[[str, Targets, Any], Document]
+    request: Request, kind: EvidenceKind, document: Callable[[str, Targets, Any], Document]
 ) -> Response:
     """Stream the upload into the store; records name the board as it is now."""
     _, record, _ = await board_access(request, "editor")
     found = services(request)
+    limit = found.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError("too_large", f"uploads stop at {limit} bytes; split the file", limit=limit)
     try:
         fields = FIELDS[kind]
         read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES, fields)
@@ -64,10 +67,6 @@ async def _upload(
         found.feed.stored(record.id, kind, docs)
         return duplicates
 
-    limit = found.settings.max_upload_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError("too_large", f"uploads stop at {limit} bytes; split the file", limit=limit)
     chunks = _limited(request.stream(), limit)
     try:
         report = await ingest(read(chunks), lambda raw: document(record.id, targets, raw), store)
@@ -81,7 +80,7 @@ def _lenient(raw: Any, kind: type[T]) -> T:
     and a time may be seconds since the epoch."""
     if isinstance(raw, dict):
         at = raw.get("at")
-        if isinstance(at, str) and at.isdigit():
+        if isinstance(at, str) and at.isdigit() and len(at) >= 9:  # not a compact date
             raw = {**raw, "at": int(at)}
         elif isinstance(at, str) and len(at) == 10:
             raw = {**raw, "at": at + "T00:00:00"}

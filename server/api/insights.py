@@ -131,7 +131,7 @@ ENDPOINTS = [
         "GET",
         f"{INSIGHTS}/repurchase",
         repurchase,
-        "Re-purchase intervals, overdue customers, re-purchase after each touchpoint",
+        "Re-purchase intervals and overdue customers (after each touchpoint: see paths)",
         response=Repurchase,
         query=InsightQuery,
     ),

@@ -7,8 +7,10 @@ except in a JSON array, where nothing after a syntax error can be trusted.
 
 import codecs
 import csv
+import functools
 import io
-from collections.abc import AsyncIterator, Collection, Iterator
+import re
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from typing import Any
 
 import ijson
@@ -27,53 +29,44 @@ class UnsupportedUpload(ValueError):
 
 
 Line = tuple[int, Any]
+Reader = Callable[[AsyncIterator[bytes]], AsyncIterator[Line]]
 
 
-def reader_for(media_type: str, max_line: int, fields: Collection[str]) -> Any:
+def reader_for(media_type: str, max_line: int, fields: Collection[str]) -> Reader:
     """The reader for a Content-Type, or UnsupportedUpload naming the ones we take.
 
     `fields` are the record's: a CSV header naming anything else is refused at once.
     """
     kind = media_type.split(";")[0].strip().lower()
-    readers = {
-        "application/json": json_array,
-        "application/x-ndjson": ndjson,
-        "application/jsonl": ndjson,
-        "text/csv": csv_rows,
-    }
-    if kind not in readers:
-        raise UnsupportedUpload(
-            f"Content-Type {kind or 'missing'!r}: send {', '.join(MEDIA_TYPES)}"
-        )
     if kind == "text/csv":
-        return lambda chunks: csv_rows(chunks, max_line, fields)
-    reader = readers[kind]
-    return lambda chunks: reader(chunks, max_line)
+        return functools.partial(csv_rows, max_line=max_line, fields=fields)
+    if kind in ("application/x-ndjson", "application/jsonl"):
+        return functools.partial(ndjson, max_line=max_line)
+    if kind == "application/json":
+        return json_array
+    raise UnsupportedUpload(f"Content-Type {kind or 'missing'!r}: send {', '.join(MEDIA_TYPES)}")
 
 
 async def ndjson(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Line]:
-    """One JSON object per line; blank lines are skipped, long lines rejected."""
+    """One JSON object per line; blank lines are skipped, long lines rejected unread."""
+    too_long = Malformed(f"line is longer than {max_line} bytes")
     number, pending, skipping = 0, b"", False
     async for chunk in chunks:
         lines = (pending + chunk).split(b"\n")
         pending = lines.pop()
         for raw in lines:
             number += 1
-            if skipping:
+            if skipping or len(raw) > max_line:
                 skipping = False
-                yield number, Malformed(f"line is longer than {max_line} bytes")
+                yield number, too_long
             elif raw.strip():
                 yield number, _json_line(raw)
         if len(pending) > max_line:
             pending, skipping = b"", True
-    if skipping or pending.strip():
-        number += 1
-        yield (
-            number,
-            Malformed(f"line is longer than {max_line} bytes")
-            if skipping
-            else (_json_line(pending)),
-        )
+    if skipping:
+        yield number + 1, too_long
+    elif pending.strip():
+        yield number + 1, _json_line(pending)
 
 
 def _json_line(raw: bytes) -> Any:
@@ -84,38 +77,81 @@ def _json_line(raw: bytes) -> Any:
 
 
 async def csv_rows(
-    chunks: AsyncIterator[bytes], max_line: int, fields: Collection[str] = ()
+    chunks: AsyncIterator[bytes], max_line: int, fields: Collection[str]
 ) -> AsyncIterator[Line]:
     """A header row, then one record per row; empty cells are absent fields.
 
-    Rows are cut where a newline falls outside quotes (an even number of `"` before it),
-    so quoted cells may hold newlines and a row is never split across two chunks. A row
-    longer than `max_line` is rejected and skipped without being held in memory.
+    Rows are cut where a newline falls outside quotes, so quoted cells may hold newlines
+    and a row is never split across two chunks. A row longer than `max_line` is rejected
+    and skipped without being held in memory.
     """
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    rows = _CsvRows(fields, max_line)
-    text, skipping, quotes = "", False, 0
+    rows, cutter = _CsvRows(fields, max_line), _RowCutter()
     async for chunk in chunks:
-        text += decoder.decode(chunk)
-        if skipping:
-            end = _row_end(text, quotes)
-            rows.line += text.count("\n", 0, end + 1 if end >= 0 else len(text))
-            if end < 0:
-                text, quotes = "", (quotes + text.count('"')) % 2
-                continue
-            text, skipping = text[end + 1 :], False
-        cut = _row_boundary(text)
-        if cut < 0 and len(text) > max_line:
-            yield rows.line + 1, Malformed(f"row is longer than {max_line} bytes")
-            rows.line += text.count("\n")
-            text, skipping, quotes = "", True, text.count('"') % 2
-            continue
-        for found in rows.read(text[: cut + 1]):
+        cutter.add(decoder.decode(chunk))
+        for found in rows.read(cutter.take(), cutter.skipped_lines()):
             yield found
-        text = text[cut + 1 :]
-    text += decoder.decode(b"", final=True)
-    for found in rows.read(text + "\n" if text.strip() else ""):
+        if len(cutter.text) > max_line:
+            if not cutter.skipping:
+                yield rows.line + 1, Malformed(f"row is longer than {max_line} bytes")
+            cutter.skip()
+    cutter.add(decoder.decode(b"", final=True))
+    complete, skipped = cutter.take(), cutter.skipped_lines()
+    rest = "" if cutter.skipping else cutter.text
+    for found in rows.read(complete + (rest + "\n" if rest.strip() else ""), skipped):
         yield found
+
+
+class _RowCutter:
+    """Finds where CSV rows end as text arrives: newlines outside quotes.
+
+    Each character is scanned once and the quote state carries over from piece to
+    piece, so a hostile row full of quoted newlines costs linear time, not quadratic.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.skipping = False  # inside a row too long to keep, until it ends
+        self._scanned = 0
+        self._quoted = False
+        self._start = 0  # text before this is the end of a skipped row
+        self._cut = -1  # the last newline that ends a row
+        self._skipped = 0  # newlines dropped with skipped rows, not yet reported
+
+    def add(self, piece: str) -> None:
+        self.text += piece
+        for found in _QUOTE_OR_NEWLINE.finditer(self.text, self._scanned):
+            if found.group() == '"':
+                self._quoted = not self._quoted
+            elif self._quoted:
+                continue
+            elif self.skipping:
+                self.skipping, self._start = False, found.start() + 1
+            else:
+                self._cut = found.start()
+        self._scanned = len(self.text)
+
+    def take(self) -> str:
+        """The complete rows so far, or ""; the unfinished row stays in `text`."""
+        end = max(self._cut + 1, self._start)
+        complete = self.text[self._start : end]
+        self._skipped += self.text.count("\n", 0, self._start)
+        self.text, self._scanned = self.text[end:], self._scanned - end
+        self._start, self._cut = 0, -1
+        return complete
+
+    def skip(self) -> None:
+        """Drop the unfinished row (too long) and the rest of it as it arrives."""
+        self._skipped += self.text.count("\n")
+        self.text, self._scanned, self.skipping = "", 0, True
+
+    def skipped_lines(self) -> int:
+        """Newlines dropped since the last call: the line count must include them."""
+        skipped, self._skipped = self._skipped, 0
+        return skipped
+
+
+_QUOTE_OR_NEWLINE = re.compile(r'["\n]')
 
 
 class _CsvRows:
@@ -127,9 +163,18 @@ class _CsvRows:
         self.header: list[str] | None = None
         self.line = 0
 
-    def read(self, complete: str) -> Iterator[Line]:
-        reader = csv.reader(io.StringIO(complete))
-        for row in reader:
+    def read(self, complete: str, skipped_lines: int = 0) -> Iterator[Line]:
+        """Rows of `complete`, which comes after `skipped_lines` lines of a dropped row."""
+        self.line += skipped_lines
+        reader = csv.reader(io.StringIO(complete, newline=""))
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:  # e.g. a cell over the csv module's own size limit
+                yield self.line + reader.line_num, Malformed(f"not CSV: {error}")
+                continue
             # The line the row starts on: quoted cells may hold newlines of their own.
             number = self.line + reader.line_num - sum(cell.count("\n") for cell in row)
             if self.header is None:
@@ -146,7 +191,7 @@ class _CsvRows:
 
     def _checked(self, header: list[str]) -> list[str]:
         unknown = [name for name in header if name not in self.fields]
-        if self.fields and (unknown or not any(header)):
+        if unknown or not any(header):
             raise UnsupportedUpload(
                 f"CSV columns {unknown} are not fields ({', '.join(self.fields)}); rename "
                 "them, or map them with the SDK or `journeyboard import-… --map FIELD=COLUMN`"
@@ -154,26 +199,7 @@ class _CsvRows:
         return header
 
 
-def _row_end(text: str, quotes: int) -> int:
-    """The first newline outside quotes, given the parity of quotes before `text`; or -1."""
-    end, start = text.find("\n"), 0
-    while end >= 0:
-        quotes = (quotes + text.count('"', start, end)) % 2
-        if not quotes:
-            return end
-        start, end = end, text.find("\n", end + 1)
-    return -1
-
-
-def _row_boundary(text: str) -> int:
-    """The last newline that ends a row, or -1."""
-    cut = text.rfind("\n")
-    while cut >= 0 and text.count('"', 0, cut) % 2:
-        cut = text.rfind("\n", 0, cut)
-    return cut
-
-
-async def json_array(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Line]:
+async def json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[Line]:
     """A JSON array of records, parsed incrementally; `line` is the item's number."""
     stream = _Readable(chunks)
     first = await stream.peek()

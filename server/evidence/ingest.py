@@ -10,11 +10,9 @@ from typing import Any
 
 import msgspec
 
-from schemas.evidence import IngestReport, Rejection
+from schemas.evidence import MAX_LISTED_REJECTIONS, IngestReport, Rejection
 from server.evidence.formats import Line, Malformed
-
-Document = dict[str, Any]
-MAX_ERRORS = 100  # rejections listed in the report; all are counted
+from server.evidence.records import Document
 
 
 async def ingest(
@@ -64,5 +62,5 @@ async def ingest(
 
 def _reject(report: IngestReport, line: int, error: Exception) -> None:
     report.rejected += 1
-    if len(report.errors) < MAX_ERRORS:
+    if len(report.errors) < MAX_LISTED_REJECTIONS:
         report.errors.append(Rejection(line=line, reason=str(error)))

@@ -95,10 +95,15 @@ def emotion_curve(
         for row in by_node
         if row["_id"] in nodes
     ]
+    place = {s.id: i for i, s in enumerate(stages)}
+
+    def stage_then_volume(t: Score) -> tuple[int, int, str]:
+        return place.get(nodes[t.id].stage or "", len(place)), -t.feedback, t.id
+
     return EmotionCurve(
         overall=score("*", "", _merge(by_node)),  # its null group holds the rest
         stages=[score(s.id, s.label, _merge(in_stage.get(s.id, []))) for s in stages],
-        touchpoints=sorted(touchpoints, key=lambda t: (-t.feedback, t.id)),
+        touchpoints=sorted(touchpoints, key=stage_then_volume),
     )
 
 

@@ -17,6 +17,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from schemas.board import AnyElement, Node, Stage
 from schemas.evidence import SCALE_RANGES, Feedback, JourneyEvent
 
+Document = dict[str, Any]  # a record as stored
 _sentiment = SentimentIntensityAnalyzer()
 _encode = msgspec.json.encode
 NEGATIVE = -0.05  # VADER's own threshold for a negative compound score
@@ -82,9 +83,7 @@ def _claim(names: dict[str, str | None], name: str, element_id: str) -> None:
         names[name] = element_id if names.get(name, element_id) == element_id else None
 
 
-def feedback_document(
-    board_id: str, record: Feedback, targets: Targets, now_ms: int
-) -> dict[str, Any]:
+def feedback_document(board_id: str, record: Feedback, targets: Targets, now_ms: int) -> Document:
     node = targets.node(record.touchpoint) if record.touchpoint else None
     if node is None and record.channel is not None:
         node = targets.channel(record.channel)
@@ -127,11 +126,11 @@ def feedback_document(
         "pain": pain,
         # Where it went well ("tp+") or badly ("tp-"), for moments of truth: grouping by
         # one plain field keeps the pipeline on the embedded store's fast path.
-        "xp": node.id + ("-" if bad else "+") if node and (bad or said_something) else None,
+        "xp": node.id + ("-" if bad else "+") if node and said_something else None,
     }
 
 
-def event_document(board_id: str, record: JourneyEvent, targets: Targets) -> dict[str, Any]:
+def event_document(board_id: str, record: JourneyEvent, targets: Targets) -> Document:
     node = targets.node(record.touchpoint)
     at = _ms(record.at)
     return {

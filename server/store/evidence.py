@@ -5,15 +5,12 @@ error per record, counted and skipped, never a second copy. Pipelines `$match` o
 and `$group` over fields precomputed at ingest (server/evidence/records.py).
 """
 
-from typing import Any
-
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from server.evidence.records import SCORE_FIELDS
+from server.evidence.records import SCORE_FIELDS, Document
 
-Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
 

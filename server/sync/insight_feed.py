@@ -9,19 +9,18 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 import msgspec
 
 from schemas.board import Node
+from schemas.evidence import EvidenceKind
 from schemas.messages import InsightMessage
 from server.evidence import insights
+from server.evidence.records import Document
 from server.store.evidence import Evidence
-from server.store.mongo import StoreError
 from server.sync.room import Room, Rooms
 
 log = logging.getLogger("journeyboard")
-Kind = Literal["feedback", "events"]
 
 
 @dataclass
@@ -41,7 +40,7 @@ class InsightFeed:
         self._touched: dict[str, _Touched] = {}
         self._publishers: dict[str, asyncio.Task[None]] = {}
 
-    def stored(self, board_id: str, kind: Kind, docs: Sequence[dict[str, Any]]) -> None:
+    def stored(self, board_id: str, kind: EvidenceKind, docs: Sequence[Document]) -> None:
         touched = self._touched.setdefault(board_id, _Touched())
         if kind == "events":
             touched.events = True
@@ -51,30 +50,37 @@ class InsightFeed:
         if board_id not in self._publishers:
             task = asyncio.create_task(self._publish(board_id), name=f"insight {board_id}")
             self._publishers[board_id] = task
-            task.add_done_callback(lambda _: self._publishers.pop(board_id, None))
 
     async def _publish(self, board_id: str) -> None:
-        while board_id in self._touched:
-            await asyncio.sleep(self.interval)
-            touched = self._touched.pop(board_id)
-            room = self.rooms.get(board_id)
-            if room is None or not room.sessions:
-                continue
-            try:
-                message = await self._insight(room, touched)
-            except StoreError as error:
-                log.warning("insight for board %s skipped: %s", board_id, type(error).__name__)
-                continue
-            room.broadcast(msgspec.json.encode(message).decode())
+        """Publish what was touched, a second at a time, until nothing new arrives.
+
+        The task leaves `_publishers` in the same step that it sees nothing new, so a
+        `stored()` after that starts a new one and no touch is left unpublished.
+        """
+        try:
+            while board_id in self._touched:
+                await asyncio.sleep(self.interval)
+                touched = self._touched.pop(board_id)
+                room = self.rooms.get(board_id)
+                if room is None or not room.sessions:
+                    continue
+                try:
+                    message = await self._insight(room, touched)
+                except Exception:  # insight is a courtesy: never let it take anything down
+                    log.exception("insight for board %s skipped", board_id)
+                    continue
+                room.broadcast(msgspec.json.encode(message).decode())
+        finally:
+            self._publishers.pop(board_id, None)
 
     async def _insight(self, room: Room, touched: _Touched) -> InsightMessage:
         """Scores for what was touched; a stage's score needs every node now in it."""
         elements = list(room.state.elements.values())
         message = InsightMessage()
+        nodes_now = {e.id: e for e in elements if isinstance(e, Node)}
+        touched.stages |= {n.stage for i in touched.nodes if (n := nodes_now.get(i)) and n.stage}
         if touched.nodes or touched.stages:
-            in_stages = {
-                e.id for e in elements if isinstance(e, Node) and e.stage in touched.stages
-            }
+            in_stages = {i for i, n in nodes_now.items() if n.stage in touched.stages}
             nodes = sorted(touched.nodes | in_stages)
             by_node, by_stage = await asyncio.gather(
                 self.evidence.scores(room.board_id, "node", {"node": {"$in": nodes}}),
@@ -91,6 +97,8 @@ class InsightFeed:
             )
         return message
 
-    def close(self) -> None:
-        for task in list(self._publishers.values()):
+    async def close(self) -> None:
+        tasks = list(self._publishers.values())
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -114,3 +114,25 @@ async def test_an_overlong_csv_row_is_skipped_and_the_rows_after_it_are_read(
         (after + 1, {"a": "6", "b": "7"}),
     ]
     assert [n for n, v in got if isinstance(v, Malformed)] == [3]
+
+
+async def test_csv_that_the_csv_module_refuses_is_rejected_row_by_row() -> None:
+    huge = "z" * 140_000  # over the csv module's own field limit, in one chunk
+    data = f"a,b\n1,2\nx\ry,3\n{huge},4\n5,6\n".encode()
+    got = await read("text/csv", data, [], max_line=1_000_000)
+    good = [v for _, v in got if not isinstance(v, Malformed)]
+    assert {"a": "5", "b": "6"} in good and {"a": "1", "b": "2"} in good
+    assert any("not CSV" in v for _, v in got if isinstance(v, Malformed))
+
+
+async def test_a_row_of_endless_quoted_newlines_is_skipped_in_linear_time() -> None:
+    data = b'a,b\n"' + b"\n" * 2_000_000 + b'",1\n2,3\n'
+    got = await read("text/csv", data, list(range(0, len(data), 65536)), max_line=65536)
+    assert got[-1] == (2_000_003, {"a": "2", "b": "3"})
+    assert [n for n, v in got if isinstance(v, Malformed)] == [2]
+
+
+async def test_a_long_ndjson_line_is_rejected_even_inside_one_chunk() -> None:
+    data = b'{"a": "' + b"x" * 500 + b'"}\n{"a": 1}\n'
+    got = await read("application/x-ndjson", data, [], max_line=100)
+    assert isinstance(got[0][1], Malformed) and got[1] == (2, {"a": 1})

@@ -302,3 +302,23 @@ async def test_insight_methods_return_typed_answers(jb: AsyncJourneyboardClient)
     assert (await jb.moments_of_truth(board.id, min_customers=1)).suggested == []
     assert (await jb.support_kpis(board.id)).tickets == 1
     assert [s.id for s in (await jb.stakeholder_grid(board.id)).manage_closely] == ["ops"]
+
+
+async def test_rows_the_file_garbles_are_reported_by_line_and_the_rest_imported(
+    jb: AsyncJourneyboardClient, tmp_path: Path
+) -> None:
+    board = await jb.create_board("Garbled")
+    lines = tmp_path / "mixed.ndjson"
+    lines.write_text(
+        '{"text": "fine", "external_id": "1"}\nnot json\n[1, 2]\n{"text": "also fine"}\n'
+    )
+    report = await jb.import_feedback(board.id, lines)
+    assert (report.accepted, report.rejected) == (2, 2)
+    assert [(e.line, e.reason.split(":")[0]) for e in report.errors] == [
+        (2, "not JSON"),
+        (3, "a row is an object of fields, not list"),
+    ]
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"text": "one"}, {"text": "two"}, {"text": ]')
+    report = await jb.import_feedback(board.id, broken)
+    assert report.rejected == 1 and "breaks after item" in report.errors[0].reason

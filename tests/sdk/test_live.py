@@ -17,6 +17,8 @@ from client_sdk import (
     JourneyboardClient,
     NotFound,
     OfflineQueueFull,
+    PermissionDenied,
+    TooLarge,
     ValidationFailed,
 )
 from client_sdk.live import LiveBoard
@@ -238,3 +240,63 @@ async def test_the_blocking_live_board_for_scripts(
     seq, ids = await asyncio.to_thread(script)
     assert ids == ["a", "b"]
     assert (await jb.snapshot(board.id)).seq == seq
+
+
+async def test_too_large_edits_fail_at_once_and_roll_back(jb: AsyncJourneyboardClient) -> None:
+    board = await jb.create_board("Too large")
+    async with live(jb, board.id, "big") as replica:
+        with pytest.raises(TooLarge):
+            replica.submit([_create(Node(id=f"n{i}")) for i in range(1001)])
+        with pytest.raises(TooLarge):
+            async with replica.batch():
+                for i in range(500):
+                    replica.create(Node(id=f"b{i}", text="x" * 200))
+        assert replica.elements == {} and replica.pending_count == 0
+
+
+async def test_edits_over_the_servers_rate_are_retried_not_lost(mongodb_uri: str) -> None:
+    settings = settings_for_tests(ws_ops_per_second=10, ws_ops_burst=10)
+    async with running_server(settings, mongodb_uri) as slow:
+        token = await user_with_token(slow.accounts, "hasty")
+        async with AsyncJourneyboardClient(slow.url, token) as client:
+            board = await client.create_board("Rate")
+            async with live(client, board.id, "burst") as replica:
+                answers = [replica.create(Node(id=f"n{i}")) for i in range(40)]
+                seqs = await asyncio.wait_for(asyncio.gather(*answers), 30)
+                assert len(set(seqs)) == 40
+                assert len((await client.snapshot(board.id)).elements) == 40
+
+
+async def test_removal_from_the_board_fails_the_replica_for_good(
+    jb: AsyncJourneyboardClient, server: RunningServer
+) -> None:
+    board = await jb.create_board("Removed")
+    guest = await user_with_token(server.accounts, "short-stay")
+    await jb.set_member(board.id, "short-stay", "editor")
+    async with AsyncJourneyboardClient(server.url, guest) as theirs:
+        replica = await theirs.live(board.id).__aenter__()
+        await replica.create(Node(id="mine"))
+        await jb.remove_member(board.id, "short-stay")
+        await eventually(lambda: replica.failure is not None)
+        assert not replica.connected.is_set()
+        with pytest.raises(PermissionDenied):
+            replica.create(Node(id="after"))
+        await replica.close()
+
+
+async def test_blocking_callbacks_may_read_the_board_without_deadlock(
+    server: RunningServer, tester_token: str, jb: AsyncJourneyboardClient
+) -> None:
+    board = await jb.create_board("Callbacks")
+
+    def script() -> list[int]:
+        sizes: list[int] = []
+        with JourneyboardClient(server.url, tester_token) as client:
+            with client.live(board.id) as replica:
+                replica.on_change(lambda change: sizes.append(len(replica.elements)))
+                replica.create(Node(id="a")).result(10)
+                replica.synced(within=10)
+        return sizes
+
+    sizes = await asyncio.wait_for(asyncio.to_thread(script), 30)
+    assert sizes and sizes[-1] == 1

@@ -249,3 +249,23 @@ async def test_an_upload_declared_over_the_limit_is_refused_before_it_is_read(
         assert response.status_code == 413 and response.json()["error"]["details"]["limit"] == 1000
         stored = await small.services.evidence.feedback.find_one({"board": board})
         assert stored is None, "nothing was read, so nothing was stored"
+
+
+async def test_deleting_a_board_deletes_its_evidence(
+    http: httpx.AsyncClient, server: RunningServer, journey: str
+) -> None:
+    await upload(http, journey, "feedback", [{"text": "gone soon", "touchpoint": "checkout"}])
+    event = {"customer": "c", "touchpoint": "checkout", "at": "2026-01-01T00:00:00Z"}
+    await upload(http, journey, "events", [event])
+    assert (await http.delete(f"/api/boards/{journey}")).status_code == 204
+    assert await stored(server, "feedback", journey) == {}
+    assert await stored(server, "events", journey) == {}
+
+
+async def test_insights_of_a_board_without_evidence_are_empty_not_errors(
+    http: httpx.AsyncClient, journey: str
+) -> None:
+    for kind in ("emotion", "pain-points", "moments-of-truth", "paths", "repurchase", "support"):
+        response = await http.get(f"/api/boards/{journey}/insights/{kind}")
+        assert response.status_code == 200, (kind, response.text)
+    assert (await http.get(f"/api/boards/{journey}/insights/paths")).json()["customers"] == 0

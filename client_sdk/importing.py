@@ -22,18 +22,13 @@ import msgspec
 
 from schemas.evidence import (
     MAX_LISTED_REJECTIONS,
+    RECORD_FIELDS,
     EvidenceKind,
-    Feedback,
     IngestReport,
-    JourneyEvent,
     Rejection,
 )
 
 Source = str | os.PathLike[str] | Iterable[Mapping[str, Any]] | Any  # Any: a pandas DataFrame
-FIELDS: dict[EvidenceKind, tuple[str, ...]] = {
-    "feedback": tuple(f.name for f in msgspec.structs.fields(Feedback)),
-    "events": tuple(f.name for f in msgspec.structs.fields(JourneyEvent)),
-}
 # Column names common exports use for each field (compared without case, spaces or _).
 COMMON_COLUMNS: dict[str, tuple[str, ...]] = {
     "external_id": ("id", "response id", "responseid", "review id", "ticket id", "event id"),
@@ -83,10 +78,11 @@ def columns_for(
 
     `strict`: a mapped column the header lacks is an error (else that field is left out).
     """
-    unknown = set(mapping) - set(FIELDS[kind])
+    fields = RECORD_FIELDS[kind]
+    unknown = set(mapping) - set(fields)
     if unknown:
         raise ValueError(
-            f"--map names unknown fields {sorted(unknown)}; fields are {', '.join(FIELDS[kind])}"
+            f"--map names unknown fields {sorted(unknown)}; fields are {', '.join(fields)}"
         )
     # Not str: the None key csv.DictReader gives the cells of a row longer than the header.
     by_key = {_key(column): column for column in header if isinstance(column, str)}
@@ -94,7 +90,7 @@ def columns_for(
     if missing and strict:
         raise ValueError(f"no column {missing[0]!r} in the source; columns are {list(header)}")
     found = {f: by_key[_key(c)] for f, c in mapping.items() if _key(c) in by_key}
-    for field in FIELDS[kind]:
+    for field in fields:
         if field in found:
             continue
         for name in (field, *COMMON_COLUMNS.get(field, ())):

@@ -86,6 +86,13 @@ class JourneyEvent(Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("journey events happen after 1970")
 
 
+# The fields a record of each kind may have: CSV headers and import mappings name these.
+RECORD_FIELDS: dict[EvidenceKind, tuple[str, ...]] = {
+    "feedback": Feedback.__struct_fields__,
+    "events": JourneyEvent.__struct_fields__,
+}
+
+
 class Rejection(Struct, kw_only=True):
     """A record that was not stored: its line (item number in a JSON array) and why."""
 

@@ -7,7 +7,13 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from schemas.evidence import EvidenceKind, Feedback, IngestReport, JourneyEvent
+from schemas.evidence import (
+    RECORD_FIELDS,
+    EvidenceKind,
+    Feedback,
+    IngestReport,
+    JourneyEvent,
+)
 from server.api.access import board_access
 from server.api.errors import ApiError
 from server.api.routing import Endpoint, json_response
@@ -18,10 +24,6 @@ from server.evidence.records import Document, Targets, event_document, feedback_
 from server.sync.room import now_ms
 
 MAX_RECORD_BYTES = 64 * 1024
-FIELDS: dict[EvidenceKind, tuple[str, ...]] = {
-    "feedback": Feedback.__struct_fields__,
-    "events": JourneyEvent.__struct_fields__,
-}
 T = TypeVar("T")
 
 
@@ -53,7 +55,7 @@ async def _upload(
     if declared.isdigit() and int(declared) > limit:
         raise ApiError("too_large", f"uploads stop at {limit} bytes; split the file", limit=limit)
     try:
-        fields = FIELDS[kind]
+        fields = RECORD_FIELDS[kind]
         read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES, fields)
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None

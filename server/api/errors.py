@@ -1,6 +1,7 @@
 """One error shape for every failure, and the decoding that produces most of them."""
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import msgspec
@@ -85,13 +86,25 @@ def _invalid(error: msgspec.ValidationError, path: str) -> ApiError:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    too_large = f"the body is larger than {limit} bytes"
+    return b"".join([chunk async for chunk in body_chunks(request, limit, too_large)])
+
+
+def body_chunks(request: Request, limit: int, too_large: str) -> AsyncIterator[bytes]:
+    """The body as it arrives, refused with 413 (`too_large` says why) once past `limit`:
+    here and now when Content-Length declares more, else after the bytes up to the
+    limit, so a reader that streams keeps what it has."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise ApiError("too_large", f"the body is larger than {limit} bytes", limit=limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
+        raise ApiError("too_large", too_large, limit=limit)
+    return _up_to(request.stream(), limit, too_large)
+
+
+async def _up_to(chunks: AsyncIterator[bytes], limit: int, too_large: str) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise ApiError("too_large", f"the body is larger than {limit} bytes", limit=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+            yield chunk[: len(chunk) - (size - limit)]
+            raise ApiError("too_large", too_large, limit=limit)
+        yield chunk

@@ -1,6 +1,6 @@
 """Feedback and journey-event uploads: JSON arrays, NDJSON or CSV, streamed, any size."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -15,7 +15,7 @@ from schemas.evidence import (
     JourneyEvent,
 )
 from server.api.access import board_access
-from server.api.errors import ApiError
+from server.api.errors import ApiError, body_chunks
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
 from server.evidence.formats import UnsupportedUpload, reader_for
@@ -51,9 +51,12 @@ async def _upload(
     _, record, _ = await board_access(request, "editor")
     found = services(request)
     limit = found.settings.max_upload_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError("too_large", f"uploads stop at {limit} bytes; split the file", limit=limit)
+    chunks = body_chunks(
+        request,
+        limit,
+        f"uploads stop at {limit} bytes: split the file and send the rest "
+        "(re-sent records are skipped)",
+    )
     try:
         fields = RECORD_FIELDS[kind]
         read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES, fields)
@@ -69,7 +72,6 @@ async def _upload(
         found.feed.stored(record.id, kind, docs)
         return duplicates
 
-    chunks = _limited(request.stream(), limit)
     try:
         report = await ingest(read(chunks), lambda raw: document(record.id, targets, raw), store)
     except UnsupportedUpload as error:
@@ -87,22 +89,6 @@ def _lenient(raw: Any, kind: type[T]) -> T:
         elif isinstance(at, str) and len(at) == 10:
             raw = {**raw, "at": at + "T00:00:00"}
     return msgspec.convert(raw, kind, strict=False)
-
-
-async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    """The chunks up to `limit` bytes, then too_large: what came before it is still read."""
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            yield chunk[: len(chunk) - (size - limit)]
-            raise ApiError(
-                "too_large",
-                f"uploads stop at {limit} bytes; records before this point were stored, "
-                "so split the file and send the rest (re-sent records are skipped)",
-                limit=limit,
-            )
-        yield chunk
 
 
 UPLOAD = (

@@ -47,9 +47,10 @@ class Opened(msgspec.Struct, frozen=True):
         return await self.room.submit(ops, self.user, *client, self.role)
 
 
-async def open_board(request: Request) -> Opened:
-    """The board if the caller may see it; the core then checks each op against their role."""
-    who, record, role = await board_access(request, "viewer")
+async def open_board(request: Request, required: Role = "viewer") -> Opened:
+    """The board if the caller's role is at least `required` (viewer: may see it); the core
+    then checks each op against their role."""
+    who, record, role = await board_access(request, required)
     return Opened(who.name, role, record, await services(request).rooms.open(record))
 
 

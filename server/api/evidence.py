@@ -14,7 +14,7 @@ from schemas.evidence import (
     IngestReport,
     JourneyEvent,
 )
-from server.api.access import board_access
+from server.api.boards import open_board
 from server.api.errors import ApiError, body_chunks
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
@@ -48,7 +48,7 @@ async def _upload(
     request: Request, kind: EvidenceKind, document: Callable[[str, Targets, Any], Document]
 ) -> Response:
     """Stream the upload into the store; records name the board as it is now."""
-    _, record, _ = await board_access(request, "editor")
+    board = await open_board(request, "editor")
     found = services(request)
     limit = found.settings.max_upload_bytes
     chunks = body_chunks(
@@ -62,18 +62,19 @@ async def _upload(
         read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES, fields)
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None
-    room = await found.rooms.open(record)
-    await room.catch_up()
-    targets = Targets(room.state.elements.values())
+    await board.room.catch_up()
+    targets = Targets(board.room.state.elements.values())
     into = getattr(found.evidence, kind)
 
     async def store(docs: list[Document]) -> int:
         duplicates = await found.evidence.insert(into, docs)
-        found.feed.stored(record.id, kind, docs)
+        found.feed.stored(board.record.id, kind, docs)
         return duplicates
 
     try:
-        report = await ingest(read(chunks), lambda raw: document(record.id, targets, raw), store)
+        report = await ingest(
+            read(chunks), lambda raw: document(board.record.id, targets, raw), store
+        )
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None
     return json_response(report)

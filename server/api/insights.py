@@ -17,7 +17,7 @@ from schemas.insights import (
     StakeholderGrid,
     SupportKpis,
 )
-from server.api.access import board_access
+from server.api.boards import open_board
 from server.api.errors import convert
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
@@ -36,12 +36,11 @@ class InsightQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 
 async def _open(request: Request) -> tuple[str, list[AnyElement], Evidence, InsightQuery]:
     """The board (viewer or above), its elements now, the evidence store and the options."""
-    _, record, _ = await board_access(request, "viewer")
-    found = services(request)
-    room = await found.rooms.open(record)
-    await room.catch_up()
+    board = await open_board(request)
+    await board.room.catch_up()
     query = convert(dict(request.query_params), InsightQuery)
-    return record.id, list(room.state.elements.values()), found.evidence, query
+    elements = list(board.room.state.elements.values())
+    return board.record.id, elements, services(request).evidence, query
 
 
 async def emotion_curve(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """Who may open a board's socket, from where, and what happens when their rights change."""
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -87,12 +88,20 @@ async def test_non_members_and_unknown_boards_look_the_same(quick: RunningServer
     assert codes == [4404, 4404]
 
 
+async def member_on_board(
+    server: RunningServer, name: str, role: str
+) -> tuple[str, str, Client, dict[str, Any]]:
+    """`{name}-owner`'s token and new board, and `name` invited as `role` and joined."""
+    owner = await user_with_token(server.accounts, f"{name}-owner")
+    member = await user_with_token(server.accounts, name)
+    board = await new_board(server, owner)
+    await invite(server, owner, board, name, role)
+    client, welcome, _ = await joined(server, board, member)
+    return owner, board, client, welcome
+
+
 async def test_viewers_cannot_edit_over_the_socket(quick: RunningServer) -> None:
-    owner = await user_with_token(quick.accounts, "v-owner")
-    viewer = await user_with_token(quick.accounts, "v-viewer")
-    board = await new_board(quick, owner)
-    await invite(quick, owner, board, "v-viewer", "viewer")
-    client, welcome, _ = await joined(quick, board, viewer)
+    _, _, client, welcome = await member_on_board(quick, "v-viewer", "viewer")
     assert welcome["role"] == "viewer"
     reject = await client.submit(1, {"op": "create", "element": {"kind": "node", "id": "n"}})
     assert (reject["code"], reject["details"]["required_role"]) == ("forbidden", "editor")
@@ -100,21 +109,13 @@ async def test_viewers_cannot_edit_over_the_socket(quick: RunningServer) -> None
 
 
 async def test_a_removed_member_is_disconnected_within_a_second(quick: RunningServer) -> None:
-    owner = await user_with_token(quick.accounts, "r-owner")
-    editor = await user_with_token(quick.accounts, "r-editor")
-    board = await new_board(quick, owner)
-    await invite(quick, owner, board, "r-editor", "editor")
-    client, _, _ = await joined(quick, board, editor)
+    owner, board, client, _ = await member_on_board(quick, "r-editor", "editor")
     await invite(quick, owner, board, "r-editor", None)
     assert await client.closed(1.0) == 4403
 
 
 async def test_demotion_applies_to_the_next_op(quick: RunningServer) -> None:
-    owner = await user_with_token(quick.accounts, "d-owner")
-    editor = await user_with_token(quick.accounts, "d-editor")
-    board = await new_board(quick, owner)
-    await invite(quick, owner, board, "d-editor", "editor")
-    client, _, _ = await joined(quick, board, editor)
+    owner, board, client, _ = await member_on_board(quick, "d-editor", "editor")
     assert (await client.submit(1, {"op": "create", "element": {"kind": "node", "id": "a"}}))[
         "type"
     ] == "ack"

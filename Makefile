@@ -1,36 +1,56 @@
 # Two commands on a fresh machine: `make run` and `make test`. Everything else builds on them.
+# Installs come from the lock files (exact versions and hashes); `make lock` rewrites them.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+LOCK := $(BIN)/uv pip compile pyproject.toml --group pyproject.toml:build --generate-hashes \
+	--universal --python-version 3.11 --quiet --custom-compile-command 'make lock' $(LOCK_ARGS)
+PYTEST_WORKERS ?= auto
+CODE := server client_sdk schemas tests bench
 
-.PHONY: run test lint check bench schemas clean
+.PHONY: run test lint check fuzz bench lock schemas clean
 
-$(STAMP): pyproject.toml
+$(VENV)/.run: requirements.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PIP) install --require-hashes --no-deps -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
 
-run: $(STAMP)
+$(VENV)/.test: requirements-dev.lock $(VENV)/.run
+	$(PIP) install --require-hashes --no-deps -r requirements-dev.lock
+	touch $@
+
+run: $(VENV)/.run
 	$(BIN)/journeyboard serve
 
-test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-lint: $(STAMP)
-	$(BIN)/ruff check server client_sdk schemas tests bench
-	$(BIN)/ruff format --check server client_sdk schemas tests bench
+lint: $(VENV)/.test
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+		echo "the installed packages do not match pyproject.toml: run make lock"; exit 1; }
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
 
-check: lint test
+check: test
 
-bench: $(STAMP)
+# The long schemathesis run; `make test` runs a fixed, smaller budget of the same tests.
+fuzz: $(VENV)/.test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_openapi_fuzz.py
+
+bench: $(VENV)/.test
 	$(BIN)/python -m bench.snapshot
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.evidence
 
-schemas: $(STAMP)
+# After changing dependencies in pyproject.toml; `make lock LOCK_ARGS=--upgrade` moves every pin.
+lock: $(VENV)/.test
+	$(LOCK) --extra dev -o requirements-dev.lock
+	$(LOCK) -c requirements-dev.lock -o requirements.lock
+
+schemas: $(VENV)/.test
 	$(BIN)/python -m schemas.export
 
 clean:

@@ -1,8 +1,11 @@
 """Write a JSON Schema file per public type into schemas/json/: `python -m schemas.export`.
 
-Frontend developers read these; a test fails when they differ from the types.
+Frontend developers read these; a test fails when they differ from the types. What msgspec
+generates is normalised (docstrings dedented, keys sorted, one trailing newline) so the
+committed files change when a type changes, not when a msgspec release formats differently.
 """
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -48,12 +51,28 @@ PUBLIC |= {
 }
 
 
+def normalised(node: Any) -> Any:
+    """`node` with every description dedented the way `inspect.cleandoc` does it."""
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value)
+            if key == "description" and isinstance(value, str)
+            else normalised(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [normalised(item) for item in node]
+    return node
+
+
+def schema_text(type_: Any) -> str:
+    """The committed form of one type's JSON Schema."""
+    return json.dumps(normalised(msgspec.json.schema(type_)), indent=2, sort_keys=True) + "\n"
+
+
 def render() -> dict[str, str]:
     """File name -> JSON text for every public type."""
-    return {
-        f"{name}.json": json.dumps(msgspec.json.schema(type_), indent=2, sort_keys=True) + "\n"
-        for name, type_ in PUBLIC.items()
-    }
+    return {f"{name}.json": schema_text(type_) for name, type_ in PUBLIC.items()}
 
 
 def main() -> int:

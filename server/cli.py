@@ -14,6 +14,7 @@ import getpass
 import logging
 import signal
 import sys
+from importlib.metadata import version
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import msgspec
@@ -156,6 +157,7 @@ def _run(
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="journeyboard", description=__doc__)
+    root.add_argument("--version", action="version", version=f"%(prog)s {version('journeyboard')}")
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "serve", help="run the API server (embedded store unless MONGODB_URI is set)"

@@ -26,7 +26,7 @@ def imports(package: str) -> set[str]:
 
 
 def test_schemas_import_only_msgspec_and_the_standard_library() -> None:
-    allowed = {"msgspec", "schemas", "typing", "json", "sys", "pathlib", "datetime"}
+    allowed = {"msgspec", "schemas", "typing", "json", "sys", "pathlib", "datetime", "inspect"}
     assert imports("schemas") <= allowed
 
 

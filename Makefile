@@ -11,13 +11,17 @@ CODE := server client_sdk schemas tests bench
 
 .PHONY: run test lint check fuzz bench lock schemas clean
 
-$(VENV)/.run: requirements.lock pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# What the server needs, then the project itself (built by the locked backend, no download).
+$(VENV)/.run: requirements.lock pyproject.toml | $(BIN)/python
 	$(PIP) install --require-hashes --no-deps -r requirements.lock
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.test: requirements-dev.lock $(VENV)/.run
+# Tests, linters and the lock tool; enough on its own for `make lock`.
+$(VENV)/.tools: requirements-dev.lock | $(BIN)/python
 	$(PIP) install --require-hashes --no-deps -r requirements-dev.lock
 	touch $@
 
@@ -27,7 +31,7 @@ run: $(VENV)/.run
 test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-lint: $(VENV)/.test
+lint: $(VENV)/.run $(VENV)/.tools
 	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
 		echo "the installed packages do not match pyproject.toml: run make lock"; exit 1; }
 	$(BIN)/ruff check $(CODE)
@@ -37,20 +41,20 @@ lint: $(VENV)/.test
 check: test
 
 # The long schemathesis run; `make test` runs a fixed, smaller budget of the same tests.
-fuzz: $(VENV)/.test
+fuzz: $(VENV)/.run $(VENV)/.tools
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_openapi_fuzz.py
 
-bench: $(VENV)/.test
+bench: $(VENV)/.run $(VENV)/.tools
 	$(BIN)/python -m bench.snapshot
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.evidence
 
 # After changing dependencies in pyproject.toml; `make lock LOCK_ARGS=--upgrade` moves every pin.
-lock: $(VENV)/.test
+lock: $(VENV)/.tools
 	$(LOCK) --extra dev -o requirements-dev.lock
 	$(LOCK) -c requirements-dev.lock -o requirements.lock
 
-schemas: $(VENV)/.test
+schemas: $(VENV)/.run $(VENV)/.tools
 	$(BIN)/python -m schemas.export
 
 clean:

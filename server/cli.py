@@ -14,8 +14,8 @@ import getpass
 import logging
 import signal
 import sys
-from importlib.metadata import version
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from importlib.metadata import version
 
 import msgspec
 import uvicorn

@@ -2,7 +2,8 @@
 
 Each reader yields (line, value): the record as decoded JSON or a CSV row, or a `Malformed`
 saying why that line could not be read. A malformed line never stops the lines after it,
-except in a JSON array, where nothing after a syntax error can be trusted.
+except in a JSON array, where nothing after a syntax error, or after an item too long to
+hold, can be read without parsing it.
 """
 
 import codecs
@@ -18,6 +19,7 @@ import msgspec
 
 MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
 _decode_json = msgspec.json.Decoder().decode
+_encode_json = msgspec.json.Encoder().encode
 
 
 class Malformed(str):
@@ -43,7 +45,7 @@ def reader_for(media_type: str, max_line: int, fields: Collection[str]) -> Reade
     if kind in ("application/x-ndjson", "application/jsonl"):
         return functools.partial(ndjson, max_line=max_line)
     if kind == "application/json":
-        return json_array
+        return functools.partial(json_array, max_line=max_line)
     raise UnsupportedUpload(f"Content-Type {kind or 'missing'!r}: send {', '.join(MEDIA_TYPES)}")
 
 
@@ -199,27 +201,49 @@ class _CsvRows:
         return header
 
 
-async def json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[Line]:
-    """A JSON array of records, parsed incrementally; `line` is the item's number."""
-    stream = _Readable(chunks)
+async def json_array(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[Line]:
+    """A JSON array of records, parsed incrementally; `line` is the item's number.
+
+    An item longer than `max_line` is refused while it streams: the parser never holds more
+    than about `max_line` plus one chunk of it.
+    """
+    stream = _Readable(chunks, max_line)
     first = await stream.peek()
     if first and first[:1] != b"[":
         raise UnsupportedUpload("a JSON upload is an array of records; send NDJSON to stream")
-    number = 0
+    number, too_long = 0, Malformed(f"record is longer than {max_line} bytes")
     try:
         async for item in ijson.items_async(stream, "item", use_float=True):
             number += 1
-            yield number, item
+            stream.since_item = 0
+            yield number, too_long if len(_encode_json(item)) > max_line else item
     except ijson.JSONError as error:
         yield number + 1, Malformed(f"the JSON array breaks after item {number}: {error}")
+    except _ItemTooLong:
+        yield (
+            number + 1,
+            Malformed(
+                f"{too_long}; the items after it were not read (send NDJSON to skip it and go on)"
+            ),
+        )
+
+
+class _ItemTooLong(Exception):
+    """The array item being parsed has grown past the record limit."""
 
 
 class _Readable:
-    """An async byte stream with the `read` ijson wants, over an iterator of chunks."""
+    """An async byte stream with the `read` ijson wants, over an iterator of chunks.
 
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+    It counts the bytes handed out since the parser last finished an item, and refuses to
+    hand out more once they exceed the record limit.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes], max_item: int) -> None:
         self._chunks = chunks
         self._head = b""
+        self._max_item = max_item
+        self.since_item = 0
 
     async def peek(self) -> bytes:
         while not self._head.strip():
@@ -233,10 +257,14 @@ class _Readable:
     async def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson's probe for bytes or str
             return b""
+        if self.since_item > self._max_item:
+            raise _ItemTooLong
         if self._head:
             head, self._head = self._head, b""
+            self.since_item += len(head)
             return head
         async for chunk in self._chunks:
             if chunk:  # an empty read means the end to ijson
+                self.since_item += len(chunk)
                 return chunk
         return b""

@@ -1,10 +1,14 @@
 """The ingest loop: records in, documents out in batches, a report at the end.
 
 The next batch is validated while the previous one is being written, so the server's
-CPU (decoding, sentiment) overlaps the database's, which is the limit.
+CPU (decoding, sentiment) overlaps the database's, which is the limit. Records often
+arrive faster than they are scored (a buffered body never makes the loop wait), so the
+loop hands the event loop back every few milliseconds: an upload must not stall every
+board's commits.
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -13,6 +17,8 @@ import msgspec
 from schemas.evidence import MAX_LISTED_REJECTIONS, IngestReport, Rejection
 from server.evidence.formats import Line, Malformed
 from server.evidence.records import Document
+
+TURN = 0.005  # seconds of ingest work before the other tasks on the event loop get a turn
 
 
 async def ingest(
@@ -35,9 +41,13 @@ async def ingest(
         batch = []
 
     broken: Exception | None = None
+    turn = time.monotonic()
     try:
         try:
             async for line, value in lines:
+                if time.monotonic() - turn > TURN:
+                    await asyncio.sleep(0)
+                    turn = time.monotonic()
                 try:
                     if isinstance(value, Malformed):
                         raise ValueError(value)

@@ -136,3 +136,30 @@ async def test_a_long_ndjson_line_is_rejected_even_inside_one_chunk() -> None:
     data = b'{"a": "' + b"x" * 500 + b'"}\n{"a": 1}\n'
     got = await read("application/x-ndjson", data, [], max_line=100)
     assert isinstance(got[0][1], Malformed) and got[1] == (2, {"a": 1})
+
+
+async def test_a_json_array_item_over_the_limit_is_refused_while_it_streams() -> None:
+    """A 50 MiB item is never read whole: the reader stops asking for chunks soon after."""
+    pulled = 0
+
+    async def upload() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        chunk = b"x" * 65536
+        for piece in (b'[{"a": 1}, {"a": "', *[chunk] * 800, b'"}, {"a": 3}]'):
+            pulled += 1
+            yield piece
+
+    reader = reader_for("application/json", 65536, ("a",))
+    lines = [line async for line in reader(upload())]
+    assert lines[0] == (1, {"a": 1})
+    assert lines[1][0] == 2 and "longer than 65536 bytes" in lines[1][1]
+    assert len(lines) == 2
+    assert pulled <= 4, f"read {pulled} chunks of an item over the limit"
+
+
+async def test_a_json_array_item_just_over_the_limit_is_rejected_and_the_rest_read() -> None:
+    item = json.dumps({"a": "x" * 1000}).encode()
+    data = b"[" + b",".join([b'{"a": 1}', item, b'{"a": 3}']) + b"]"
+    lines = await read("application/json", data, [5, 500, 900], max_line=990)
+    assert [n for n, _ in lines] == [1, 2, 3]
+    assert "longer than 990 bytes" in lines[1][1] and lines[2][1] == {"a": 3}

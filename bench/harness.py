@@ -57,12 +57,7 @@ def served(**env: str) -> Iterator[Server]:
             )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{url}/readyz").status_code == 200:
-                        break
-                time.sleep(0.1)
+            _wait_ready(url)
             token = TOKEN.search(log.read_text())
             assert token, "the server printed no admin token"
             uri = env.get("MONGODB_URI") or EmbeddedStore(Path(data)).running_uri()
@@ -71,6 +66,29 @@ def served(**env: str) -> Iterator[Server]:
         finally:
             process.terminate()
             process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def relayed() -> Iterator[Server]:
+    """bench.relay in its own process: the no-persistence yardstick."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench.relay", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url)
+        yield Server(url, process.pid, "relay", "")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return
+        time.sleep(0.1)
 
 
 def machine() -> str:

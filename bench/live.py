@@ -1,6 +1,8 @@
 """Live sync under load: the server in one process, websocket clients in another.
 
-Prints one JSON object per scenario with the server's CPU and RSS while it ran.
+Each scenario runs against bench.relay (a Starlette relay with no persistence) and then
+Journeyboard, in the same run; it prints one JSON object per server with its CPU and RSS,
+then one with Journeyboard's figures as ratios to the relay's.
 """
 
 import json
@@ -12,7 +14,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.harness import machine, served
+from bench.harness import Server, machine, relayed, served
 
 
 def make_boards(url: str, token: str, count: int, nodes: int) -> list[str]:
@@ -81,17 +83,38 @@ def idle_memory(
     }
 
 
+# Per scenario: the figures compared with the relay's, and whether more is better.
+RATIOS = {
+    "closed_loop": [("ops_per_s", True), ("server_cpu_percent", False)],
+    "one_board_200": [("p99_ms", False), ("server_cpu_percent", False)],
+    "many_boards": [("p99_ms", False), ("server_cpu_percent", False)],
+    "idle": [("kb_per_connection", False)],
+}
+
+
+def measure(server: Server, scenario: str, boards: list[str]) -> dict[str, Any]:
+    if scenario == "idle":
+        return idle_memory(server.pid, server.url, server.token, boards)
+    return run(server.pid, server.url, server.token, scenario, boards)
+
+
 def main() -> None:
-    """Each scenario on a fresh server, so one's memory and backlog never colour the next."""
-    for scenario in sys.argv[1:] or ["closed_loop", "one_board_200", "many_boards", "idle"]:
+    """Each scenario on fresh servers, so one's memory and backlog never colour the next."""
+    for scenario in sys.argv[1:] or list(RATIOS):
+        count = 100 if scenario == "many_boards" else 1
+        with relayed() as relay:
+            yardstick = measure(relay, scenario, [f"relay{i}" for i in range(count)])
+        print(json.dumps({"server": "relay", **yardstick}), flush=True)
         with served() as server:
-            count = 100 if scenario == "many_boards" else 1
             boards = make_boards(server.url, server.token, count, 10)
-            if scenario == "idle":
-                result = idle_memory(server.pid, server.url, server.token, boards)
-            else:
-                result = run(server.pid, server.url, server.token, scenario, boards)
-            print(json.dumps(result), flush=True)
+            result = measure(server, scenario, boards)
+        print(json.dumps({"server": "journeyboard", **result}), flush=True)
+        ratios = {
+            f"{name}_vs_relay": round(result[name] / yardstick[name], 2)
+            for name, _ in RATIOS[scenario]
+            if yardstick.get(name)
+        }
+        print(json.dumps({"scenario": scenario, **ratios}), flush=True)
 
 
 if __name__ == "__main__":

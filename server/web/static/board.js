@@ -36,6 +36,7 @@ const intents = {
     const id = connection.submit(ops);
     replica.addPending(id, ops);
     window.jb.sent.push(id);
+    showStatus();
   },
   remove(id) {
     const cascade = replica.dependents(id).filter((d) => replica.get(d));
@@ -79,9 +80,7 @@ const connection = new Connection({
   },
   since: () => replica.seq,
   onStatus: (status, detail) => {
-    indicator.className = `status ${status}`;
-    indicator.textContent = status === "online" && connection.unanswered.size ? `online · sending ${connection.unanswered.size}`
-      : status === "offline" && connection.unanswered.size ? `offline · ${connection.unanswered.size} queued` : status;
+    showStatus();
     if (status === "closed") toast(detail?.code === 4403 ? "You were removed from this board." : `Disconnected: ${detail?.reason || detail?.code}`, "error");
     if (status !== "online") presence.reset();
   },
@@ -91,10 +90,17 @@ const connection = new Connection({
       replica.answered(message.client_op_id, null);
       toast(`Edit refused (${message.code}): ${message.message}`, "error");
     }
-    connection.onStatus(connection.status);
+    showStatus();
   },
   onMessage: (message) => receive(message),
 });
+
+function showStatus() {
+  const { status, unanswered } = connection;
+  indicator.className = `status ${status}`;
+  indicator.textContent = !unanswered.size ? status
+    : status === "online" ? `online · sending ${unanswered.size}` : `${status} · ${unanswered.size} queued`;
+}
 
 function receive(message) {
   switch (message.type) {

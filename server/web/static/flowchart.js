@@ -56,10 +56,11 @@ export class Flowchart {
     for (const id of [...this.selection]) if (!this.replica.get(id)) this.selection.delete(id);
   }
 
-  drawNode(id, node) {
+  drawNode(id, element) {
     this.shapes.get(id)?.remove();
     this.shapes.delete(id);
-    if (!node) return;
+    if (!element) return;
+    const node = { type: "step", x: 0, y: 0, ...element }; // an optimistic create may omit defaults
     const classes = ["node", `type-${node.type}`];
     if (this.selection.has(id)) classes.push("selected");
     if (this.remoteSelected.has(id)) classes.push("remote-selected");

@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.snapshot
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.evidence
+	$(BIN)/python -m bench.web
 
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.export

@@ -74,7 +74,7 @@ class Browser:
     async def until(self, expression: str, arg: Any = None, within: float = 10) -> Any:
         """Poll `expression` (page.evaluate bypasses the CSP; wait_for_function cannot)."""
         async with asyncio.timeout(within):
-            while not (value := await self.page.evaluate(expression, arg)):
+            while not (value := await self.page.evaluate(expression, arg)):  # noqa: ASYNC110 - polling a page
                 await asyncio.sleep(0.05)
         return value
 

@@ -28,9 +28,7 @@ async def test_sign_in_lists_my_boards_with_role_and_sign_out_returns_to_login(
     assert me.page.url == f"{server.url}/login"
 
 
-async def test_a_board_that_is_not_mine_is_a_404_page(
-    server: RunningServer, sign_in: Any
-) -> None:
+async def test_a_board_that_is_not_mine_is_a_404_page(server: RunningServer, sign_in: Any) -> None:
     token = await user_with_token(server.accounts, "stranger")
     async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as other:
         theirs = (await other.post("/api/boards", json={"title": "Private"})).json()["id"]

@@ -108,10 +108,16 @@ function receive(message) {
       setRole(message.role);
       return;
     case "snapshot":
-    case "snapshot_chunk":
-      if (replica.applySnapshot(message)) window.jb.snapshots++;
+    case "snapshot_chunk": {
+      const arrived = performance.now();
+      if (!replica.applySnapshot(message)) return;
+      window.jb.snapshots++;
+      // Interactive = rendered and the next frame painted (read by bench/web.py).
+      requestAnimationFrame(() => setTimeout(() => { window.jb.interactiveMs = performance.now() - arrived; }));
       return;
+    }
     case "op": {
+      window.jb.lastOpAt = performance.now();
       const outcome = replica.applyOp(message);
       if (outcome === "gap" || outcome === "stale") resyncSoon();
       return;

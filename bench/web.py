@@ -1,5 +1,5 @@
-"""The board page in headless Chromium: time to interactive, remote edit to screen, drag fps.
 # ruff: noqa: E501, ASYNC110, ASYNC212 - a benchmark driver: long literals, polling a page, a blocking seeding client
+"""The board page in headless Chromium: time to interactive, remote edit to screen, drag fps.
 
 Run: `python -m bench.web` (needs /usr/bin/chromium and playwright). Prints JSON.
 """

@@ -48,6 +48,7 @@ bench: $(VENV)/.run $(VENV)/.tools
 	$(BIN)/python -m bench.snapshot
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.evidence
+	$(BIN)/python -m bench.web
 
 # After changing dependencies in pyproject.toml; `make lock LOCK_ARGS=--upgrade` moves every pin.
 lock: $(VENV)/.tools

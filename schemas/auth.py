@@ -39,6 +39,21 @@ class CreateToken(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     expires_in_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
 
 
+class CreateUser(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An admin adds an account; a password (8+ characters) lets it sign in in a browser."""
+
+    name: UserName
+    admin: bool = False
+    password: Annotated[str, Meta(min_length=8, max_length=256)] | None = None
+
+
+class UserCreated(Struct, kw_only=True):
+    """The new account and its first API token, shown only this once."""
+
+    user: Me
+    token: str
+
+
 class TokenInfo(Struct, kw_only=True):
     """A token as listed: never its secret."""
 

@@ -18,7 +18,6 @@ from starlette.routing import Route, WebSocketRoute
 from server.api import accounts, boards, evidence, health, insights, members
 from server.api.access import Limiter
 from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected, on_store_error
-from server.api.pages import login_page
 from server.api.routing import json_response, openapi, routes
 from server.api.services import Services
 from server.board import Rejected
@@ -30,6 +29,7 @@ from server.store.mongo import Store, StoreError
 from server.sync.bus import follow_commits
 from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
+from server.web.pages import ROUTES as PAGE_ROUTES
 from server.ws import board_socket
 
 log = logging.getLogger("journeyboard")
@@ -131,7 +131,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         routes=[
             *routes(ENDPOINTS),
             Route("/openapi.json", openapi_json, methods=["GET"]),
-            Route("/login", login_page, methods=["GET"]),
+            *PAGE_ROUTES,
             WebSocketRoute("/ws/boards/{board_id}", board_socket),
         ],
         lifespan=lifespan,

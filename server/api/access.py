@@ -53,6 +53,18 @@ class Limiter:
             )
 
 
+def same_origin(request: Request) -> bool:
+    """A browser's write names its page's Origin: ours or one in JOURNEYBOARD_ORIGINS.
+
+    Scripts send no Origin and pass; the CSRF token is checked as well either way.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return origin == own or origin in services(request).settings.allowed_origins
+
+
 def client_ip(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
@@ -76,6 +88,8 @@ async def principal(request: Request) -> Principal:
                 "forbidden",
                 "writes with a session cookie need the X-CSRF-Token header from sign-in",
             )
+        if not same_origin(request):
+            raise ApiError("forbidden", "writes with a session cookie must come from this site")
     limits.check(limits.per_user, who.name)
     request.state.principal = who
     return who

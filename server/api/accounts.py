@@ -6,13 +6,22 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from schemas.auth import CreateToken, Login, LoginResult, Me, TokenCreated, TokenInfo
+from schemas.auth import (
+    CreateToken,
+    CreateUser,
+    Login,
+    LoginResult,
+    Me,
+    TokenCreated,
+    TokenInfo,
+    UserCreated,
+)
 from server.api.access import SESSION_COOKIE, client_ip, limiter, principal
 from server.api.errors import ApiError, decode
 from server.api.routing import Endpoint, json_response
 from server.api.services import body_of, services
 from server.auth import digest, hash_password, new_secret, new_token, password_ok
-from server.store.accounts import SessionRecord, TokenRecord
+from server.store.accounts import SessionRecord, TokenRecord, UserExists, UserRecord
 from server.sync.room import now_ms
 
 DAY_MS = 86_400_000
@@ -87,6 +96,26 @@ async def create_token(request: Request) -> Response:
     return json_response(TokenCreated(token=token, info=token_info(record)), 201)
 
 
+async def create_user(request: Request) -> Response:
+    """Admins add accounts from the browser, as `journeyboard user add` does on the host."""
+    who = await principal(request)
+    if not who.admin:
+        raise ApiError("forbidden", "only an admin may add users")
+    body = decode(await body_of(request), CreateUser)
+    accounts = services(request).accounts
+    at = now_ms()
+    password_hash = hash_password(body.password) if body.password else None
+    try:
+        await accounts.add_user(
+            UserRecord(name=body.name, admin=body.admin, password_hash=password_hash, created_at=at)
+        )
+    except UserExists:
+        raise ApiError("conflict", f"user {body.name!r} exists", user=body.name) from None
+    token, record = new_token(body.name, at)
+    await accounts.add_token(record)
+    return json_response(UserCreated(user=Me(name=body.name, admin=body.admin), token=token), 201)
+
+
 async def revoke_token(request: Request) -> Response:
     who = await principal(request)
     token_id = request.path_params["token_id"]
@@ -125,6 +154,15 @@ ENDPOINTS = [
         201,
         CreateToken,
         TokenCreated,
+    ),
+    Endpoint(
+        "POST",
+        "/api/users",
+        create_user,
+        "Add a user account and get its first API token (admin)",
+        201,
+        CreateUser,
+        UserCreated,
     ),
     Endpoint("DELETE", "/api/tokens/{token_id}", revoke_token, "Revoke one of your tokens", 204),
 ]

@@ -211,21 +211,31 @@ async def json_array(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterat
     first = await stream.peek()
     if first and first[:1] != b"[":
         raise UnsupportedUpload("a JSON upload is an array of records; send NDJSON to stream")
-    number, too_long = 0, Malformed(f"record is longer than {max_line} bytes")
+    number = 0
     try:
         async for item in ijson.items_async(stream, "item", use_float=True):
             number += 1
             stream.since_item = 0
-            yield number, too_long if len(_encode_json(item)) > max_line else item
+            yield number, _checked(item, max_line)
     except ijson.JSONError as error:
         yield number + 1, Malformed(f"the JSON array breaks after item {number}: {error}")
     except _ItemTooLong:
         yield (
             number + 1,
             Malformed(
-                f"{too_long}; the items after it were not read (send NDJSON to skip it and go on)"
+                f"record is longer than {max_line} bytes; the items after it were not read "
+                "(send NDJSON to skip it and go on)"
             ),
         )
+
+
+def _checked(item: Any, max_line: int) -> Any:
+    """The item, or why it cannot be a record: too long, or nested too deeply to encode."""
+    try:
+        size = len(_encode_json(item))
+    except RecursionError:
+        return Malformed("record is nested too deeply")
+    return item if size <= max_line else Malformed(f"record is longer than {max_line} bytes")
 
 
 class _ItemTooLong(Exception):

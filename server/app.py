@@ -6,9 +6,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -28,6 +26,7 @@ from server.store.accounts import Accounts
 from server.store.evidence import Evidence
 from server.store.mongo import Store, StoreError
 from server.sync.bus import follow_commits
+from server.sync.drain import drain
 from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
 from server.ws import board_socket
@@ -70,24 +69,6 @@ async def open_store(settings: Settings, mongodb_uri: str) -> Store:
     return store
 
 
-def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn.Config:
-    """Uvicorn's settings for our app, the same in `journeyboard serve`, tests and benchmarks.
-
-    Frames over 1 MiB are refused (close 1009) and permessage-deflate is off, so no
-    compressed frame can inflate into a memory bomb.
-    """
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws_max_size=settings.ws_max_frame_bytes,
-        ws_per_message_deflate=False,
-        ws_ping_interval=None,  # heartbeats are ours, at app level, the same under every --ws
-        timeout_graceful_shutdown=5,  # then open sockets are dropped; clients resume by seq
-        **options,
-    )
-
-
 def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     """Build the app for one database; the client is opened and checked at start-up."""
 
@@ -108,6 +89,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             rooms=rooms,
             feed=feed,
         )
+        app.state.drain = lambda: drain(rooms, settings.drain_seconds)
         background = [
             asyncio.create_task(follow_commits(store, rooms), name="follow commits"),
             asyncio.create_task(rooms.heartbeat(), name="heartbeats"),

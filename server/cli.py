@@ -12,16 +12,19 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import msgspec
-import uvicorn
 
 from client_sdk import cli as client_cli
-from server.app import DatabaseUnreachable, create_app, open_store, redact, server_config
+from server import logs
+from server.app import DatabaseUnreachable, create_app, open_store, redact
 from server.auth import hash_password, new_secret, new_token, token_id
+from server.serving import Server, server_config
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
 from server.store.embedded import EmbeddedStore, EmbeddedStoreError
@@ -29,6 +32,7 @@ from server.sync.room import now_ms
 
 log = logging.getLogger("journeyboard")
 DAY_MS = 86_400_000
+CREDENTIALS_FILE = "admin-credentials.txt"
 
 
 class CommandError(Exception):
@@ -46,6 +50,7 @@ def database(settings: Settings) -> Iterator[str]:
         yield running
         return
     with store:
+        store.supervise()
         log.info("embedded store (nx-27017) at %s, data in %s", store.uri, store.folder)
         log.info("embedded store: write concern is ignored; durability = SQLite journal on disk")
         yield store.uri
@@ -115,7 +120,10 @@ async def bootstrap(repository: Accounts, url: str) -> str | None:
     if await repository.has_users():
         return None
     password = new_secret()[:20]
-    token = await add_user(repository, "admin", admin=True)
+    try:
+        token = await add_user(repository, "admin", admin=True)
+    except CommandError:
+        return None  # another instance, starting at the same time, made it first
     await repository.set_password("admin", hash_password(password))
     return (
         "First start: created user 'admin'. This is shown only once.\n"
@@ -129,6 +137,21 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def hand_over(welcome: str, folder: Path) -> None:
+    """Give the first-start credentials to the operator, never to the logs.
+
+    They go to a file only its owner can read; a person at a terminal also sees them once.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CREDENTIALS_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(welcome)
+    log.warning("first start: created user 'admin'; its token and password are in %s", path)
+    if sys.stdout.isatty():
+        print(welcome, flush=True)
+
+
 def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database(settings) as uri:
@@ -137,9 +160,9 @@ def serve(settings: Settings) -> int:
             settings, uri, lambda r: bootstrap(r, f"http://{settings.host}:{settings.port}")
         )
         if welcome:
-            print(welcome, flush=True)
+            hand_over(welcome, settings.data_dir)
         app = create_app(settings, uri)
-        server = uvicorn.Server(server_config(app, settings, log_level="info"))
+        server = Server(server_config(app, settings))
         server.run()
         return 0 if server.started else 1
 
@@ -190,12 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command in client_cli.COMMANDS:
         return client_cli.run(args)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure("text", "info")
     try:
         settings = Settings.from_env()
         if args.command == "serve":
+            logs.configure(settings.log_format, settings.log_level)
             overrides = {
                 k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None
             }

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 
 from server.api.services import Services
-from server.app import create_app, server_config
+from server.app import create_app
 from server.auth import new_token
+from server.serving import Server, server_config
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
 from server.store.mongo import BoardRecord
@@ -109,7 +109,7 @@ async def running_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(server_config(app, settings, log_level="info", log_config=None))
+    server = Server(server_config(app, settings))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

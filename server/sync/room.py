@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -389,6 +389,9 @@ class Rooms:
 
     def get(self, board_id: str) -> Room | None:
         return self._rooms.get(board_id)
+
+    def __iter__(self) -> Iterator[Room]:
+        return iter(list(self._rooms.values()))
 
     def _evict(self) -> None:
         for board_id in [b for b, room in self._rooms.items() if room.idle]:

@@ -6,7 +6,7 @@ import secrets
 import msgspec
 from starlette.requests import HTTPConnection, Request
 
-from server.api.errors import ApiError, read_body
+from server.api.errors import read_body
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.evidence import Evidence
@@ -47,10 +47,3 @@ async def find_board(conn: HTTPConnection) -> BoardRecord | None:
     board_id = conn.path_params["board_id"]
     return await services(conn).store.get_board(board_id) if VALID_ID.match(board_id) else None
 
-
-async def board_record(request: Request) -> BoardRecord:
-    record = await find_board(request)
-    if record is None:
-        board_id = request.path_params["board_id"]
-        raise ApiError("not_found", f"no board {board_id!r}", board_id=board_id)
-    return record

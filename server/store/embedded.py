@@ -152,8 +152,7 @@ class EmbeddedStore:
         while time.monotonic() < deadline:
             if (code := self.process.poll()) is not None:
                 raise EmbeddedStoreError(
-                    f"the embedded store (nx-27017) exited with code {code}; "
-                    f"see {self.log_file}"
+                    f"the embedded store (nx-27017) exited with code {code}; see {self.log_file}"
                 )
             with (
                 contextlib.suppress(OSError),

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -20,6 +21,8 @@ from server.api.pages import login_page
 from server.api.routing import json_response, openapi, routes
 from server.api.services import Services
 from server.board import Rejected
+from server.metrics import QUEUE_DEPTH, ROOMS, SESSIONS, metrics
+from server.observe import Observe
 from server.ratelimit import Buckets
 from server.settings import Settings
 from server.store.accounts import Accounts
@@ -90,7 +93,11 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             feed=feed,
         )
         app.state.drain = lambda: drain(rooms, settings.drain_seconds)
+        QUEUE_DEPTH.set_function(lambda: sum(room.queue.qsize() for room in rooms))
+        ROOMS.set_function(lambda: sum(1 for _ in rooms))
+        SESSIONS.set_function(lambda: sum(len(room.sessions) for room in rooms))
         background = [
+            asyncio.create_task(health.ping_store(store), name="store pings"),
             asyncio.create_task(follow_commits(store, rooms), name="follow commits"),
             asyncio.create_task(rooms.heartbeat(), name="heartbeats"),
         ]
@@ -114,9 +121,11 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             *routes(ENDPOINTS),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             Route("/login", login_page, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             WebSocketRoute("/ws/boards/{board_id}", board_socket),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(Observe)],
         exception_handlers={
             ApiError: on_api_error,
             Rejected: on_rejected,

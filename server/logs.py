@@ -24,6 +24,24 @@ def redact(text: str) -> str:
     return SECRET.sub("[redacted]", text)
 
 
+class NoQueryStrings(logging.Filter):
+    """Cut query strings from uvicorn's own lines ('"WebSocket /ws/boards/b?…" [accepted]')."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                a.partition("?")[0] if isinstance(a, str) and a.startswith("/") else a
+                for a in record.args
+            )
+        return True
+
+
+def keep_query_strings_out_of_uvicorn_logs() -> None:
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, NoQueryStrings) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(NoQueryStrings())
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the event's fields."""
 

@@ -18,6 +18,7 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from server import logs
 from server.settings import Settings
 
 log = logging.getLogger("journeyboard.serving")
@@ -83,6 +84,7 @@ def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn
     compressed frame can inflate into a memory bomb. The access log is ours
     (server/observe.py): uvicorn's prints query strings.
     """
+    logs.keep_query_strings_out_of_uvicorn_logs()
     return uvicorn.Config(
         app,
         host=settings.host,

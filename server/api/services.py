@@ -46,4 +46,3 @@ async def find_board(conn: HTTPConnection) -> BoardRecord | None:
     """The board named in the path, if the id is well formed and the board exists."""
     board_id = conn.path_params["board_id"]
     return await services(conn).store.get_board(board_id) if VALID_ID.match(board_id) else None
-

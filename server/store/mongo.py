@@ -20,6 +20,7 @@ from pymongo.write_concern import WriteConcern
 
 from schemas.board import AnyElement
 from schemas.ops import BoardOp
+from server.metrics import COMMIT_SECONDS, GROUP_SIZE
 
 DURABLE = WriteConcern(w="majority", j=True)
 MAJORITY = ReadConcern("majority")
@@ -177,7 +178,9 @@ class Store:
         self._waiting.append((_document(board_id, entries), future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
-        return await asyncio.shield(future)
+        GROUP_SIZE.observe(len(entries))
+        with COMMIT_SECONDS.time():
+            return await asyncio.shield(future)
 
     async def _write_waiting(self) -> None:
         while self._waiting:

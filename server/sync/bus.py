@@ -3,8 +3,9 @@
 import asyncio
 import logging
 
+from server.metrics import FANOUT_LAG, STREAM_LAG
 from server.store.mongo import Store
-from server.sync.room import Rooms
+from server.sync.room import Rooms, now_ms
 
 log = logging.getLogger("journeyboard.sync")
 
@@ -24,7 +25,9 @@ async def follow_commits(store: Store, rooms: Rooms, max_wait: float = 30.0) -> 
                 await rooms.catch_up_all()
                 wait = 1.0
                 async for board_id, entries in changes:
+                    STREAM_LAG.observe(max(0, now_ms() - entries[-1].at) / 1000)
                     await rooms.remote(board_id, entries)
+                    FANOUT_LAG.observe(max(0, now_ms() - entries[-1].at) / 1000)
         except asyncio.CancelledError:
             raise
         except Exception as error:

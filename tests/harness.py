@@ -22,6 +22,7 @@ from server.store.mongo import BoardRecord
 
 TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")  # even part of a token must never be logged
+MINTED: set[str] = set()  # every token and password the suite made, sought in every log after
 # Tests send many requests from one IP; the limits themselves are tested on servers of their own.
 UNLIMITED: dict[str, float] = {
     "requests_per_second_per_ip": 1e6,
@@ -129,6 +130,7 @@ async def user_with_token(accounts: Accounts, name: str, admin: bool = False) ->
         await accounts.add_user(UserRecord(name=name, admin=admin))
     token, record = new_token(name, 0)
     await accounts.add_token(record)
+    MINTED.add(token)
     return token
 
 

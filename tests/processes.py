@@ -1,6 +1,7 @@
 """`journeyboard` commands and servers as separate processes, as a user runs them."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import httpx
 
 from server.cli import CREDENTIALS_FILE
 from server.store.embedded import free_port
+from tests.harness import MINTED, TOKEN
 
 LOGS: list[Path] = []  # every served process's output, checked for secrets after the run
 
@@ -57,6 +59,7 @@ class Served:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and self.process.poll() is None:
             if self.credentials.exists() and "Sign in at" in (text := self.credentials.read_text()):
+                MINTED.update(TOKEN.findall(text), re.findall(r"admin / (\S+)", text))
                 return text
             if "Uvicorn running" in self.output():
                 return ""

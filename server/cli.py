@@ -18,6 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import msgspec
 
 from client_sdk import cli as client_cli
@@ -152,6 +153,16 @@ def hand_over(welcome: str, folder: Path) -> None:
         print(welcome, flush=True)
 
 
+def healthcheck(settings: Settings) -> int:
+    """0 if this machine's server says it is ready (the container HEALTHCHECK), else 1."""
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{settings.port}/readyz", timeout=3)
+    except httpx.HTTPError as error:
+        print(f"journeyboard: not ready ({type(error).__name__})", file=sys.stderr)
+        return 1
+    return 0 if answer.status_code == 200 else 1
+
+
 def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database(settings) as uri:
@@ -185,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--host", help="interface to bind (default 127.0.0.1, or HOST)")
     run.add_argument("--port", type=int, help="port to listen on (default 8000, or PORT)")
+    commands.add_parser("healthcheck", help="exit 0 if the server on PORT is ready, else 1")
     user = commands.add_parser("user", help="add users and set passwords").add_subparsers(
         dest="action", required=True
     )
@@ -222,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                 k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None
             }
             return serve(msgspec.structs.replace(settings, **overrides))
+        if args.command == "healthcheck":
+            return healthcheck(settings)
         actions: dict[tuple[str, str], Callable[[Accounts], Awaitable[str | None]]] = {
             ("user", "add"): lambda r: add_user(r, args.name, args.admin),
             ("user", "passwd"): lambda r: set_password(r, args.name),

@@ -95,6 +95,8 @@ def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn
         ws_ping_interval=None,  # heartbeats are ours, at app level, the same under every --ws
         timeout_keep_alive=int(settings.keep_alive_timeout),
         limit_concurrency=settings.max_connections,
+        proxy_headers=True,  # the client's address from X-Forwarded-For, for per-IP limits
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=1,  # after our drain: whatever is left is dropped
         access_log=False,
         log_config=None,

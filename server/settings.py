@@ -52,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     body_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     drain_seconds: float = 3.0
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -93,4 +94,5 @@ ENVIRONMENT = {
     "body_timeout": "JOURNEYBOARD_BODY_TIMEOUT",
     "keep_alive_timeout": "JOURNEYBOARD_KEEP_ALIVE_TIMEOUT",
     "drain_seconds": "JOURNEYBOARD_DRAIN_SECONDS",
+    "forwarded_allow_ips": "JOURNEYBOARD_FORWARDED_ALLOW_IPS",
 }

@@ -28,7 +28,7 @@ from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.evidence import Evidence
 from server.store.mongo import Store, StoreError
-from server.sync.bus import follow_commits
+from server.sync.bus import Signals, follow_commits
 from server.sync.drain import drain
 from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
@@ -84,6 +84,8 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         await evidence.ensure_indexes()
         rooms = Rooms(store, people, settings)
         feed = InsightFeed(evidence, rooms)
+        signals = Signals(store, rooms)
+        rooms.relay = signals.share
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -91,6 +93,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             evidence=evidence,
             rooms=rooms,
             feed=feed,
+            signals=signals,
         )
         app.state.drain = lambda: drain(rooms, settings.drain_seconds)
         QUEUE_DEPTH.set_function(lambda: sum(room.queue.qsize() for room in rooms))
@@ -99,6 +102,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         background = [
             asyncio.create_task(health.ping_store(store), name="store pings"),
             asyncio.create_task(follow_commits(store, rooms), name="follow commits"),
+            asyncio.create_task(signals.follow(), name="follow signals"),
             asyncio.create_task(rooms.heartbeat(), name="heartbeats"),
         ]
         try:

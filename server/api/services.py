@@ -11,6 +11,7 @@ from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.evidence import Evidence
 from server.store.mongo import BoardRecord, Store
+from server.sync.bus import Signals
 from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
 
@@ -26,6 +27,7 @@ class Services(msgspec.Struct, frozen=True, kw_only=True):
     evidence: Evidence
     rooms: Rooms
     feed: InsightFeed
+    signals: Signals
 
 
 def services(conn: HTTPConnection) -> Services:

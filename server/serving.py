@@ -38,6 +38,7 @@ class DeadlineH11(H11Protocol):
         limit = self.limit_concurrency
         if limit is not None and len(self.connections) >= limit:
             log.warning("connection refused: %d connections open", len(self.connections))
+            self.transport = transport  # connection_lost closes it again
             transport.write(BUSY)
             transport.close()
             return

@@ -6,11 +6,10 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -21,12 +20,15 @@ from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected
 from server.api.routing import json_response, openapi, routes
 from server.api.services import Services
 from server.board import Rejected
+from server.metrics import QUEUE_DEPTH, ROOMS, SESSIONS, metrics
+from server.observe import Observe
 from server.ratelimit import Buckets
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.evidence import Evidence
 from server.store.mongo import Store, StoreError
-from server.sync.bus import follow_commits
+from server.sync.bus import Signals, follow_commits
+from server.sync.drain import drain
 from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
 from server.web.pages import ROUTES as PAGE_ROUTES
@@ -70,24 +72,6 @@ async def open_store(settings: Settings, mongodb_uri: str) -> Store:
     return store
 
 
-def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn.Config:
-    """Uvicorn's settings for our app, the same in `journeyboard serve`, tests and benchmarks.
-
-    Frames over 1 MiB are refused (close 1009) and permessage-deflate is off, so no
-    compressed frame can inflate into a memory bomb.
-    """
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws_max_size=settings.ws_max_frame_bytes,
-        ws_per_message_deflate=False,
-        ws_ping_interval=None,  # heartbeats are ours, at app level, the same under every --ws
-        timeout_graceful_shutdown=5,  # then open sockets are dropped; clients resume by seq
-        **options,
-    )
-
-
 def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     """Build the app for one database; the client is opened and checked at start-up."""
 
@@ -100,6 +84,8 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
         await evidence.ensure_indexes()
         rooms = Rooms(store, people, settings)
         feed = InsightFeed(evidence, rooms)
+        signals = Signals(store, rooms)
+        rooms.relay = signals.share
         app.state.services = Services(
             settings=settings,
             store=store,
@@ -107,9 +93,16 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             evidence=evidence,
             rooms=rooms,
             feed=feed,
+            signals=signals,
         )
+        app.state.drain = lambda: drain(rooms, settings.drain_seconds)
+        QUEUE_DEPTH.set_function(lambda: sum(room.queue.qsize() for room in rooms))
+        ROOMS.set_function(lambda: sum(1 for _ in rooms))
+        SESSIONS.set_function(lambda: sum(len(room.sessions) for room in rooms))
         background = [
+            asyncio.create_task(health.ping_store(store), name="store pings"),
             asyncio.create_task(follow_commits(store, rooms), name="follow commits"),
+            asyncio.create_task(signals.follow(), name="follow signals"),
             asyncio.create_task(rooms.heartbeat(), name="heartbeats"),
         ]
         try:
@@ -132,9 +125,11 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             *routes(ENDPOINTS),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             *PAGE_ROUTES,
+            Route("/metrics", metrics, methods=["GET"]),
             WebSocketRoute("/ws/boards/{board_id}", board_socket),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(Observe)],
         exception_handlers={
             ApiError: on_api_error,
             Rejected: on_rejected,

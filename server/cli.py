@@ -12,17 +12,21 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from importlib.metadata import version
+from pathlib import Path
 
+import httpx
 import msgspec
-import uvicorn
 
 from client_sdk import cli as client_cli
-from server.app import DatabaseUnreachable, create_app, open_store, redact, server_config
+from server import logs
+from server.app import DatabaseUnreachable, create_app, open_store, redact
 from server.auth import hash_password, new_secret, new_token, token_id
+from server.serving import Server, server_config
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
 from server.store.embedded import EmbeddedStore, EmbeddedStoreError
@@ -30,6 +34,7 @@ from server.sync.room import now_ms
 
 log = logging.getLogger("journeyboard")
 DAY_MS = 86_400_000
+CREDENTIALS_FILE = "admin-credentials.txt"
 
 
 class CommandError(Exception):
@@ -47,6 +52,7 @@ def database(settings: Settings) -> Iterator[str]:
         yield running
         return
     with store:
+        store.supervise()
         log.info("embedded store (nx-27017) at %s, data in %s", store.uri, store.folder)
         log.info("embedded store: write concern is ignored; durability = SQLite journal on disk")
         yield store.uri
@@ -116,7 +122,10 @@ async def bootstrap(repository: Accounts, url: str) -> str | None:
     if await repository.has_users():
         return None
     password = new_secret()[:20]
-    token = await add_user(repository, "admin", admin=True)
+    try:
+        token = await add_user(repository, "admin", admin=True)
+    except CommandError:
+        return None  # another instance, starting at the same time, made it first
     await repository.set_password("admin", hash_password(password))
     return (
         "First start: created user 'admin'. This is shown only once.\n"
@@ -130,6 +139,31 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def hand_over(welcome: str, folder: Path) -> None:
+    """Give the first-start credentials to the operator, never to the logs.
+
+    They go to a file only its owner can read; a person at a terminal also sees them once.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CREDENTIALS_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(welcome)
+    log.warning("first start: created user 'admin'; its token and password are in %s", path)
+    if sys.stdout.isatty():
+        print(welcome, flush=True)
+
+
+def healthcheck(settings: Settings) -> int:
+    """0 if this machine's server says it is ready (the container HEALTHCHECK), else 1."""
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{settings.port}/readyz", timeout=3)
+    except httpx.HTTPError as error:
+        print(f"journeyboard: not ready ({type(error).__name__})", file=sys.stderr)
+        return 1
+    return 0 if answer.status_code == 200 else 1
+
+
 def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database(settings) as uri:
@@ -138,9 +172,9 @@ def serve(settings: Settings) -> int:
             settings, uri, lambda r: bootstrap(r, f"http://{settings.host}:{settings.port}")
         )
         if welcome:
-            print(welcome, flush=True)
+            hand_over(welcome, settings.data_dir)
         app = create_app(settings, uri)
-        server = uvicorn.Server(server_config(app, settings, log_level="info"))
+        server = Server(server_config(app, settings))
         server.run()
         return 0 if server.started else 1
 
@@ -164,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--host", help="interface to bind (default 127.0.0.1, or HOST)")
     run.add_argument("--port", type=int, help="port to listen on (default 8000, or PORT)")
+    commands.add_parser("healthcheck", help="exit 0 if the server on PORT is ready, else 1")
     user = commands.add_parser("user", help="add users and set passwords").add_subparsers(
         dest="action", required=True
     )
@@ -192,16 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command in client_cli.COMMANDS:
         return client_cli.run(args)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure("text", "info")
     try:
         settings = Settings.from_env()
         if args.command == "serve":
+            logs.configure(settings.log_format, settings.log_level)
             overrides = {
                 k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None
             }
             return serve(msgspec.structs.replace(settings, **overrides))
+        if args.command == "healthcheck":
+            return healthcheck(settings)
         actions: dict[tuple[str, str], Callable[[Accounts], Awaitable[str | None]]] = {
             ("user", "add"): lambda r: add_user(r, args.name, args.admin),
             ("user", "passwd"): lambda r: set_password(r, args.name),

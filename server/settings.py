@@ -3,6 +3,7 @@
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -43,6 +44,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth_timeout: float = 5.0
     presence_hz: float = 20.0
     allowed_origins: tuple[str, ...] = ()
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "info"
+    metrics_token: str | None = None
+    max_connections: int = 2000
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    drain_seconds: float = 3.0
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -76,4 +86,13 @@ ENVIRONMENT = {
     "ws_ops_burst": "JOURNEYBOARD_WS_OPS_BURST",
     "ws_connections_per_user": "JOURNEYBOARD_WS_CONNECTIONS_PER_USER",
     "allowed_origins": "JOURNEYBOARD_ORIGINS",
+    "log_format": "JOURNEYBOARD_LOG_FORMAT",
+    "log_level": "JOURNEYBOARD_LOG_LEVEL",
+    "metrics_token": "JOURNEYBOARD_METRICS_TOKEN",
+    "max_connections": "JOURNEYBOARD_MAX_CONNECTIONS",
+    "header_timeout": "JOURNEYBOARD_HEADER_TIMEOUT",
+    "body_timeout": "JOURNEYBOARD_BODY_TIMEOUT",
+    "keep_alive_timeout": "JOURNEYBOARD_KEEP_ALIVE_TIMEOUT",
+    "drain_seconds": "JOURNEYBOARD_DRAIN_SECONDS",
+    "forwarded_allow_ips": "JOURNEYBOARD_FORWARDED_ALLOW_IPS",
 }

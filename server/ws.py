@@ -16,9 +16,16 @@ from starlette.websockets import WebSocket
 
 from schemas.errors import CloseCode
 from schemas.messages import Auth
-from server.api.access import Principal, by_token, client_ip, identify, limiter, role_on
+from server.api.access import (
+    Principal,
+    board_and_role,
+    by_token,
+    client_ip,
+    identify,
+    limiter,
+)
 from server.api.errors import ApiError, error_response
-from server.api.services import VALID_ID, find_board, services
+from server.api.services import VALID_ID, services
 from server.settings import Settings
 from server.sync.session import Session
 
@@ -112,8 +119,7 @@ async def _first_message_auth(websocket: WebSocket, settings: Settings) -> Princ
 
 async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> None:
     found = services(websocket)
-    record = await find_board(websocket)
-    role = await role_on(websocket, who, record.id) if record else None
+    record, role = await board_and_role(websocket, who)
     if record is None or role is None:
         await websocket.close(CloseCode.NOT_FOUND, "no such board")
         return

@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 from server.store.embedded import EmbeddedStore
 from server.store.mongo import Store
 from tests.harness import (
+    MINTED,
     TOKEN_SHAPE,
     LogRecorder,
     RunningServer,
@@ -21,11 +22,15 @@ from tests.harness import (
     settings_for_tests,
     user_with_token,
 )
+from tests.processes import LOGS
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_is_ever_logged() -> Iterator[LogRecorder]:
-    """Record every log line of the whole run; fail the run if one holds a token."""
+    """Record every log line of the run, ours and the served processes'; fail on any secret.
+
+    A secret is anything token-shaped, or any token or password the suite minted.
+    """
     recorder = LogRecorder()
     loggers = [
         logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.access", "uvicorn.error")
@@ -36,8 +41,11 @@ def no_secret_is_ever_logged() -> Iterator[LogRecorder]:
     yield recorder
     for logger in loggers:
         logger.removeHandler(recorder)
-    leaks = [line for line in recorder.lines if TOKEN_SHAPE.search(line)]
-    assert not leaks, f"tokens in logs: {leaks[:3]}"
+    lines = recorder.lines + [
+        line for path in LOGS if path.exists() for line in path.read_text().splitlines()
+    ]
+    leaks = [line for line in lines if TOKEN_SHAPE.search(line) or any(s in line for s in MINTED)]
+    assert not leaks, f"secrets in logs: {leaks[:3]}"
 
 
 @pytest.fixture(scope="session")

@@ -10,18 +10,19 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 
 from server.api.services import Services
-from server.app import create_app, server_config
+from server.app import create_app
 from server.auth import new_token
+from server.serving import Server, server_config
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
 from server.store.mongo import BoardRecord
 
 TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")  # even part of a token must never be logged
+MINTED: set[str] = set()  # every token and password the suite made, sought in every log after
 # Tests send many requests from one IP; the limits themselves are tested on servers of their own.
 UNLIMITED: dict[str, float] = {
     "requests_per_second_per_ip": 1e6,
@@ -109,7 +110,7 @@ async def running_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(server_config(app, settings, log_level="info", log_config=None))
+    server = Server(server_config(app, settings))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
@@ -129,6 +130,7 @@ async def user_with_token(accounts: Accounts, name: str, admin: bool = False) ->
         await accounts.add_user(UserRecord(name=name, admin=admin))
     token, record = new_token(name, 0)
     await accounts.add_token(record)
+    MINTED.add(token)
     return token
 
 

@@ -1,6 +1,7 @@
 """`journeyboard` commands and servers as separate processes, as a user runs them."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,7 +10,11 @@ from pathlib import Path
 
 import httpx
 
+from server.cli import CREDENTIALS_FILE
 from server.store.embedded import free_port
+from tests.harness import MINTED, TOKEN
+
+LOGS: list[Path] = []  # every served process's output, checked for secrets after the run
 
 
 def environment(data: Path, **env: str) -> dict[str, str]:
@@ -35,7 +40,9 @@ class Served:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         data.mkdir(parents=True, exist_ok=True)
+        self.credentials = data / CREDENTIALS_FILE
         self.log = data / f"serve-{port}.log"
+        LOGS.append(self.log)
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server.cli", "serve"],
@@ -48,14 +55,16 @@ class Served:
         return self.log.read_text()
 
     def welcome(self) -> str:
-        """What it printed up to the first-start banner's sign-in line, or until it serves."""
+        """The first-start credentials file, once written ("" if it serves without one)."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and self.process.poll() is None:
-            text = self.output()
-            if "Sign in at" in text or "Uvicorn running" in text:
+            if self.credentials.exists() and "Sign in at" in (text := self.credentials.read_text()):
+                MINTED.update(TOKEN.findall(text), re.findall(r"admin / (\S+)", text))
                 return text
+            if "Uvicorn running" in self.output():
+                return ""
             time.sleep(0.05)
-        return self.output()
+        return ""
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 30

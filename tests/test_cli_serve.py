@@ -1,6 +1,7 @@
 """`journeyboard` as a user runs it: real processes, the embedded store, signals."""
 
 import signal
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ def store_processes(data: Path) -> list[psutil.Process]:
     ]
 
 
-def test_first_start_prints_an_admin_token_once_and_data_survives_restarts(
+def test_first_start_writes_the_admin_token_to_a_private_file_and_data_survives_restarts(
     tmp_path: Path, served: list[Served]
 ) -> None:
     first = Served(tmp_path)
@@ -38,7 +39,10 @@ def test_first_start_prints_an_admin_token_once_and_data_survives_restarts(
     banner = first.welcome()
     token = TOKEN.search(banner)
     assert token and f"{first.url}/login" in banner
+    assert stat.S_IMODE(first.credentials.stat().st_mode) == 0o600
     first.wait_ready()
+    assert not TOKEN.search(first.output()), "the token is in the file, not in the logs"
+    assert str(first.credentials) in first.output(), "the log says where to find it"
     auth = {"Authorization": f"Bearer {token.group(0)}"}
     board = httpx.post(f"{first.url}/api/boards", json={"title": "Survives"}, headers=auth).json()
     assert httpx.get(f"{first.url}/api/me", headers=auth).json() == {"name": "admin", "admin": True}

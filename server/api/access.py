@@ -6,6 +6,7 @@ member of answer 404, so their existence is never confirmed; a member whose role
 low gets 403 naming the role needed.
 """
 
+import asyncio
 import time
 
 import msgspec
@@ -13,7 +14,7 @@ from starlette.requests import HTTPConnection, Request
 
 from schemas.auth import Role
 from server.api.errors import ApiError
-from server.api.services import board_record, services
+from server.api.services import find_board, services
 from server.auth import digest, token_id, token_valid
 from server.board.roles import at_least
 from server.ratelimit import Buckets
@@ -146,13 +147,25 @@ async def role_on(conn: HTTPConnection, who: Principal, board_id: str) -> Role |
     return "owner" if who.admin else await services(conn).accounts.role(board_id, who.name)
 
 
+async def board_and_role(
+    conn: HTTPConnection, who: Principal
+) -> tuple[BoardRecord | None, Role | None]:
+    """The board in the path and the caller's role on it, both always looked up.
+
+    Asking for the role only when the board exists made "not yours" ~1.5 ms slower than
+    "no such board", which told guessers which ids exist; both now cost the same reads.
+    """
+    board_id = conn.path_params["board_id"]
+    return await asyncio.gather(find_board(conn), role_on(conn, who, board_id))
+
+
 async def board_access(request: Request, required: Role) -> tuple[Principal, BoardRecord, Role]:
     """The caller, the board and the caller's role on it, if that role is at least `required`."""
     who = await principal(request)
-    record = await board_record(request)
-    role = await role_on(request, who, record.id)
-    if role is None:
-        raise ApiError("not_found", f"no board {record.id!r}", board_id=record.id)
+    record, role = await board_and_role(request, who)
+    if record is None or role is None:
+        board_id = request.path_params["board_id"]
+        raise ApiError("not_found", f"no board {board_id!r}", board_id=board_id)
     if not at_least(role, required):
         raise ApiError(
             "forbidden",

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from schemas.errors import STATUS, ErrorBody, ErrorCode, ErrorResponse
 from server.board import Rejected
 from server.board.apply import invalid
+from server.metrics import ERRORS
 
 T = TypeVar("T")
 log = logging.getLogger("journeyboard")
@@ -31,6 +32,7 @@ class ApiError(Exception):
 
 
 def error_response(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response:
+    ERRORS.labels(body.code).inc()
     return Response(
         _encode(ErrorResponse(error=body)), status, headers, media_type="application/json"
     )

@@ -21,6 +21,7 @@ from server.api.services import services
 from server.evidence.formats import UnsupportedUpload, reader_for
 from server.evidence.ingest import ingest
 from server.evidence.records import Document, Targets, event_document, feedback_document
+from server.metrics import IMPORTS
 from server.sync.room import now_ms
 
 MAX_RECORD_BYTES = 64 * 1024
@@ -72,9 +73,10 @@ async def _upload(
         return duplicates
 
     try:
-        report = await ingest(
-            read(chunks), lambda raw: document(board.record.id, targets, raw), store
-        )
+        with IMPORTS.track_inprogress():
+            report = await ingest(
+                read(chunks), lambda raw: document(board.record.id, targets, raw), store
+            )
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None
     return json_response(report)

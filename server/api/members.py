@@ -26,7 +26,7 @@ async def set_member(request: Request) -> Response:
     if body.role != "owner":
         await _keep_an_owner(request, record.id, name)
     await accounts.set_role(record.id, name, body.role)
-    services(request).rooms.role_changed(record.id, name, body.role)
+    services(request).signals.role_changed(record.id, name, body.role)
     return json_response(Member(user=name, role=body.role))
 
 
@@ -38,7 +38,7 @@ async def remove_member(request: Request) -> Response:
     await _keep_an_owner(request, record.id, name)
     if not await services(request).accounts.remove_member(record.id, name):
         raise ApiError("not_found", f"{name!r} is not a member of this board", user=name)
-    services(request).rooms.role_changed(record.id, name, None)
+    services(request).signals.role_changed(record.id, name, None)
     return Response(status_code=204)
 
 

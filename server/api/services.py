@@ -6,11 +6,12 @@ import secrets
 import msgspec
 from starlette.requests import HTTPConnection, Request
 
-from server.api.errors import ApiError, read_body
+from server.api.errors import read_body
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.evidence import Evidence
 from server.store.mongo import BoardRecord, Store
+from server.sync.bus import Signals
 from server.sync.insight_feed import InsightFeed
 from server.sync.room import Rooms
 
@@ -26,6 +27,7 @@ class Services(msgspec.Struct, frozen=True, kw_only=True):
     evidence: Evidence
     rooms: Rooms
     feed: InsightFeed
+    signals: Signals
 
 
 def services(conn: HTTPConnection) -> Services:
@@ -46,11 +48,3 @@ async def find_board(conn: HTTPConnection) -> BoardRecord | None:
     """The board named in the path, if the id is well formed and the board exists."""
     board_id = conn.path_params["board_id"]
     return await services(conn).store.get_board(board_id) if VALID_ID.match(board_id) else None
-
-
-async def board_record(request: Request) -> BoardRecord:
-    record = await find_board(request)
-    if record is None:
-        board_id = request.path_params["board_id"]
-        raise ApiError("not_found", f"no board {board_id!r}", board_id=board_id)
-    return record

@@ -6,15 +6,18 @@ code path as a real MongoDB. Data, pid and log files live in one folder per inst
 
 import contextlib
 import ctypes
+import logging
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
 
 PR_SET_PDEATHSIG = 1
+log = logging.getLogger("journeyboard.store")
 
 
 class EmbeddedStoreError(RuntimeError):
@@ -44,6 +47,9 @@ class EmbeddedStore:
         self.log_file = folder / "nx-27017.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
 
     @property
     def uri(self) -> str:
@@ -52,6 +58,13 @@ class EmbeddedStore:
     def start(self) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self._stopping.clear()
+        self._spawn()
+        self.uri_file.write_text(self.uri)
+        return self.uri
+
+    def _spawn(self) -> None:
+        """Start nx-27017 on `self.port` and wait until it listens."""
         command = [
             sys.executable, "-m", "nx_27017.nx_27017",
             "--data-dir", str(self.folder / "data"),
@@ -68,10 +81,47 @@ class EmbeddedStore:
             preexec_fn=_die_with_parent,
         )
         self._wait_until_listening()
-        self.uri_file.write_text(self.uri)
-        return self.uri
+
+    def supervise(self, first_wait: float = 0.25, max_wait: float = 10.0) -> None:
+        """Restart the store on the same port whenever it dies, backing off to `max_wait`.
+
+        The URI stays the same, so the server's MongoDB client reconnects by itself and
+        writes resume with no operator; meanwhile they answer `unavailable` and /readyz 503.
+        """
+        threading.Thread(
+            target=self._watch, args=(first_wait, max_wait), name="store supervisor", daemon=True
+        ).start()
+
+    def _watch(self, first_wait: float, max_wait: float) -> None:
+        wait = first_wait
+        while not self._stopping.wait(0.1):
+            process = self.process
+            if process is None or process.poll() is None:
+                continue
+            log.error("embedded store exited with code %s; restarting", process.returncode)
+            if self._stopping.wait(wait):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                try:
+                    self._spawn()
+                except EmbeddedStoreError as error:
+                    log.error("%s; retrying", error)
+                    wait = min(max_wait, wait * 2)
+                    continue
+            self.restarts += 1
+            wait = first_wait
+            log.info("embedded store restarted on port %d", self.port)
 
     def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            self._stop_process()
+        self.pid_file.unlink(missing_ok=True)
+        self.uri_file.unlink(missing_ok=True)
+
+    def _stop_process(self) -> None:
         if self.process is None:
             return
         self.process.terminate()
@@ -81,8 +131,6 @@ class EmbeddedStore:
             self.process.kill()
             self.process.wait()
         self.process = None
-        self.pid_file.unlink(missing_ok=True)
-        self.uri_file.unlink(missing_ok=True)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send a signal to the store process (tests use it to crash or pause the database)."""
@@ -102,10 +150,9 @@ class EmbeddedStore:
         assert self.process is not None
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if (code := self.process.poll()) is not None:
                 raise EmbeddedStoreError(
-                    f"the embedded store (nx-27017) exited with code {self.process.returncode}; "
-                    f"see {self.log_file}"
+                    f"the embedded store (nx-27017) exited with code {code}; see {self.log_file}"
                 )
             with (
                 contextlib.suppress(OSError),
@@ -113,7 +160,8 @@ class EmbeddedStore:
             ):
                 return
             time.sleep(0.05)
-        self.stop()
+        self.process.kill()
+        self.process.wait()
         raise EmbeddedStoreError(
             f"the embedded store (nx-27017) did not answer within {self.start_timeout:.0f} s; "
             f"see {self.log_file}"

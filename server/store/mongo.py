@@ -8,20 +8,24 @@ is just bytes to the database.
 
 import asyncio
 import contextlib
+import datetime
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import msgspec
 from pymongo import DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from schemas.board import AnyElement
 from schemas.ops import BoardOp
+from server.metrics import COMMIT_SECONDS, GROUP_SIZE
 
 DURABLE = WriteConcern(w="majority", j=True)
+SIGNAL_TTL_SECONDS = 60
 MAJORITY = ReadConcern("majority")
 StoreError = PyMongoError
 
@@ -99,6 +103,7 @@ class Store:
         self._writer: asyncio.Task[None] | None = None
         self.boards = db.boards
         self.ops = db.ops
+        self.signals = db.get_collection("signals", write_concern=WriteConcern(w=1))
 
     async def ensure_indexes(self) -> None:
         """Create what the queries and the commit point rely on; safe to run at every start.
@@ -109,6 +114,7 @@ class Store:
         await self.ops.create_index([("board", 1), ("seq", 1)], unique=True, name="board_seq")
         await self.ops.create_index([("board", 1), ("last", 1)], name="board_last")
         await self.ops.create_index([("board", 1), ("keys", 1)], name="board_keys")
+        await self.signals.create_index("at", expireAfterSeconds=SIGNAL_TTL_SECONDS, name="ttl")
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")
@@ -177,7 +183,9 @@ class Store:
         self._waiting.append((_document(board_id, entries), future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
-        return await asyncio.shield(future)
+        GROUP_SIZE.observe(len(entries))
+        with COMMIT_SECONDS.time():
+            return await asyncio.shield(future)
 
     async def _write_waiting(self) -> None:
         while self._waiting:
@@ -197,27 +205,25 @@ class Store:
                     future.set_result(i not in taken)
 
     @contextlib.asynccontextmanager
-    async def watch_ops(
-        self, idle_poll: float = 0.05
-    ) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
-        """Every entry any instance commits from the moment this opens: the change stream.
-
-        When a poll finds nothing, wait `idle_poll` before the next: nx-27017 answers an
-        empty getMore at once, and polling it back to back kept two cores busy while idle.
-        """
-        pipeline = [{"$match": {"operationType": "insert"}}]
-        async with await self.ops.watch(pipeline, max_await_time_ms=1000) as stream:
+    async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
+        """Every entry any instance commits from the moment this opens: the change stream."""
+        async with _inserts(self.ops) as docs:
 
             async def changes() -> AsyncIterator[tuple[str, list[LogEntry]]]:
-                while True:
-                    change = await stream.try_next()
-                    if change is None:
-                        await asyncio.sleep(idle_poll)
-                        continue
-                    doc = change["fullDocument"]
+                async for doc in docs:
                     yield doc["board"], entries_of(doc)
 
             yield changes()
+
+    @contextlib.asynccontextmanager
+    async def watch_signals(self) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        """Every signal any instance sends from the moment this opens."""
+        async with _inserts(self.signals) as docs:
+            yield docs
+
+    async def send_signal(self, doc: dict[str, Any]) -> None:
+        """Tell the other instances something ephemeral; kept a minute, not journaled."""
+        await self.signals.insert_one({**doc, "at": datetime.datetime.now(datetime.UTC)})
 
     async def find_submission(
         self, board_id: str, client_key: str, client_op_id: int
@@ -232,6 +238,29 @@ class Store:
     async def entries_after(self, board_id: str, seq: int) -> list[LogEntry]:
         cursor = self.ops.find({"board": board_id, "last": {"$gt": seq}}).sort("seq", 1)
         return [entry async for doc in cursor for entry in entries_of(doc) if entry.seq > seq]
+
+
+@contextlib.asynccontextmanager
+async def _inserts(
+    collection: AsyncCollection[dict[str, Any]], idle_poll: float = 0.05
+) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    """The documents inserted into `collection` from now on, by a change stream.
+
+    When a poll finds nothing, wait `idle_poll` before the next: nx-27017 answers an
+    empty getMore at once, and polling it back to back kept two cores busy while idle.
+    """
+    pipeline = [{"$match": {"operationType": "insert"}}]
+    async with await collection.watch(pipeline, max_await_time_ms=1000) as stream:
+
+        async def documents() -> AsyncIterator[dict[str, Any]]:
+            while True:
+                change = await stream.try_next()
+                if change is None:
+                    await asyncio.sleep(idle_poll)
+                    continue
+                yield change["fullDocument"]
+
+        yield documents()
 
 
 def _fail(futures: list[asyncio.Future[bool]], error: Exception) -> None:

@@ -62,14 +62,14 @@ class InsightFeed:
                 await asyncio.sleep(self.interval)
                 touched = self._touched.pop(board_id)
                 room = self.rooms.get(board_id)
-                if room is None or not room.sessions:
+                if room is None:  # its sockets may be on other instances: compute and share
                     continue
                 try:
                     message = await self._insight(room, touched)
                 except Exception:  # insight is a courtesy: never let it take anything down
                     log.exception("insight for board %s skipped", board_id)
                     continue
-                room.broadcast(msgspec.json.encode(message).decode())
+                room.share(msgspec.json.encode(message).decode())
         finally:
             self._publishers.pop(board_id, None)
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -58,6 +58,10 @@ class Pending:
     client_op_id: int
     check: RetryCheck
     future: asyncio.Future[Committed] = field(repr=False)
+
+
+def _nowhere(board_id: str, text: str) -> None:
+    """A single instance has no one to relay to."""
 
 
 def now_ms() -> int:
@@ -150,6 +154,7 @@ class Room:
         self.high_water: dict[str, int] = {}
         self._committer: asyncio.Task[None] | None = None
         self.broken = False  # a committer bug left the cache unreliable: reload from the log
+        self.relay: Callable[[str, str], None] = _nowhere  # to other instances (server/sync/bus.py)
 
     @classmethod
     async def load(cls, record: BoardRecord, store: Store, settings: Settings) -> "Room":
@@ -300,6 +305,11 @@ class Room:
         self._note(entry)
         self.broadcast(encode(op_message(entry)).decode())
 
+    def share(self, text: str, skip: Session | None = None) -> None:
+        """Broadcast here and on every other instance (presence, insight; ops go by the log)."""
+        self.broadcast(text, skip)
+        self.relay(self.board_id, text)
+
     def broadcast(self, text: str, skip: Session | None = None) -> None:
         """Hand one encoded message to every session (each encodes nothing itself)."""
         for session in list(self.sessions):
@@ -346,7 +356,7 @@ class Room:
     def leave(self, session: Session) -> None:
         if session in self.sessions:
             self.sessions.discard(session)
-            self.broadcast(encode(Left(client_id=session.client_id, user=session.user)).decode())
+            self.share(encode(Left(client_id=session.client_id, user=session.user)).decode())
 
     def apply_roles(self, roles: dict[str, Role | None]) -> None:
         """New roles for some users: removed ones are disconnected, others act with the new role."""
@@ -377,18 +387,23 @@ class Rooms:
         self.capacity = capacity
         self._rooms: OrderedDict[str, Room] = OrderedDict()
         self._loading = asyncio.Lock()
+        self.relay: Callable[[str, str], None] = _nowhere
 
     async def open(self, record: BoardRecord) -> Room:
         async with self._loading:
             room = self._rooms.get(record.id)
             if room is None or room.broken:
                 room = self._rooms[record.id] = await Room.load(record, self.store, self.settings)
+                room.relay = self.relay
                 self._evict()
             self._rooms.move_to_end(record.id)
             return room
 
     def get(self, board_id: str) -> Room | None:
         return self._rooms.get(board_id)
+
+    def __iter__(self) -> Iterator[Room]:
+        return iter(list(self._rooms.values()))
 
     def _evict(self) -> None:
         for board_id in [b for b, room in self._rooms.items() if room.idle]:

@@ -265,7 +265,7 @@ class Session:
         self._presence_timer = None
         self._last_presence = time.monotonic()
         if self.presence is not None and self.closing is None:
-            self.room.broadcast(encode(self.presence).decode(), skip=self)
+            self.room.share(encode(self.presence).decode(), skip=self)
 
     def stop(self) -> None:
         if self._presence_timer is not None:

@@ -8,15 +8,17 @@ RUN python -m venv /venv
 WORKDIR /src
 COPY requirements.lock ./
 RUN /venv/bin/pip install --require-hashes --no-deps -r requirements.lock
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY schemas ./schemas
 COPY server ./server
 COPY client_sdk ./client_sdk
-RUN /venv/bin/pip install --no-deps .
+# The build backend comes from the lock too: nothing unpinned is downloaded.
+RUN /venv/bin/pip install --no-deps --no-build-isolation .
 
 # The test suite against a real MongoDB (compose profile "test"): not the shipped image.
 FROM build AS test
-RUN /venv/bin/pip install '.[dev]'
+COPY requirements-dev.lock ./
+RUN /venv/bin/pip install --require-hashes --no-deps -r requirements-dev.lock
 COPY tests ./tests
 COPY bench ./bench
 ENTRYPOINT ["/venv/bin/python", "-m", "pytest", "-q"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from server.cli import CREDENTIALS_FILE
 from server.store.embedded import EmbeddedStore, free_port
 
 TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
@@ -36,7 +37,7 @@ class Server:
 
 @contextlib.contextmanager
 def served(**env: str) -> Iterator[Server]:
-    """A server in its own process with the admin token it printed; stopped afterwards."""
+    """A server in its own process with its first-start admin token; stopped afterwards."""
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
         log = Path(data) / "serve.log"
@@ -58,8 +59,8 @@ def served(**env: str) -> Iterator[Server]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(url)
-            token = TOKEN.search(log.read_text())
-            assert token, "the server printed no admin token"
+            token = TOKEN.search((Path(data) / CREDENTIALS_FILE).read_text())
+            assert token, "the server wrote no admin token"
             uri = env.get("MONGODB_URI") or EmbeddedStore(Path(data)).running_uri()
             assert uri, "the server's store is not running"
             yield Server(url, process.pid, token.group(0), uri)

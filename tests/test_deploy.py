@@ -47,7 +47,12 @@ def test_image_is_multi_stage_slim_hashed_non_root_with_healthcheck_and_sigterm(
     assert all("slim" in rest for word, rest in build + runtime if word == "FROM")
     runs = " ".join(rest for word, rest in build if word == "RUN")
     assert "--require-hashes --no-deps -r requirements.lock" in runs
-    assert re.search(r"pip install --no-deps \.", runs)
+    assert re.search(r"pip install --no-deps --no-build-isolation \.", runs)
+    every_stage = " ".join(rest for word, rest in instructions("test") + build if word == "RUN")
+    for install in re.findall(r"pip install ([^&]*)", every_stage):
+        assert "--require-hashes" in install or "--no-deps --no-build-isolation" in install, (
+            f"an install that is not pinned by the lock: {install}"
+        )
     final = dict(runtime)
     assert final["USER"] not in ("root", "0")
     assert "journeyboard" in final["HEALTHCHECK"] and "healthcheck" in final["HEALTHCHECK"]

@@ -6,6 +6,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from importlib.metadata import version
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -43,7 +44,7 @@ ENDPOINTS = [
     *evidence.ENDPOINTS,
     *insights.ENDPOINTS,
 ]
-VERSION = "0.1.0"
+STOP_SECONDS = 3.0  # the most each background task and the store may take to stop
 
 
 class DatabaseUnreachable(RuntimeError):
@@ -112,10 +113,15 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             await feed.close()
             for task in background:
                 task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await store.close()
+            # Shutdown is bounded: a change stream closing on a stalled store must not hang it.
+            _, stuck = await asyncio.wait(background, timeout=STOP_SECONDS)
+            for task in stuck:
+                log.warning("%s did not stop within %s s", task.get_name(), STOP_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_SECONDS):
+                    await store.close()
 
-    spec = openapi(ENDPOINTS, "Journeyboard", VERSION)
+    spec = openapi(ENDPOINTS, "Journeyboard", version("journeyboard"))
 
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)

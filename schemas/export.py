@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 import msgspec
 
-from schemas import api, auth, board, errors, messages, ops
+from schemas import api, auth, board, effects, errors, messages, ops
 
 FOLDER = Path(__file__).parent / "json"
 PUBLIC: dict[str, Any] = {
@@ -22,6 +22,7 @@ PUBLIC: dict[str, Any] = {
     "Stakeholder": board.Stakeholder,
     "Comment": board.Comment,
     "Op": ops.BoardOp,
+    "Effects": effects.Effects,
     "CreateBoard": api.CreateBoard,
     "OpsRequest": api.OpsRequest,
     "OpsResult": api.OpsResult,

@@ -11,13 +11,22 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
 from server.api import accounts, boards, evidence, health, insights, members
 from server.api.access import Limiter
-from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected, on_store_error
+from server.api.errors import (
+    ApiError,
+    on_api_error,
+    on_http_error,
+    on_outcome_unknown,
+    on_rejected,
+    on_store_error,
+)
 from server.api.pages import login_page
 from server.api.routing import json_response, openapi, routes
 from server.api.services import Services
@@ -29,10 +38,24 @@ from server.store.evidence import Evidence
 from server.store.mongo import Store, StoreError
 from server.sync.bus import follow_commits
 from server.sync.insight_feed import InsightFeed
+from server.sync.results import OutcomeUnknown
 from server.sync.room import Rooms
 from server.ws import board_socket
 
 log = logging.getLogger("journeyboard")
+
+
+def cors(settings: Settings) -> Middleware:
+    """Frontends served from the origins in JOURNEYBOARD_ORIGINS may call the API with
+    credentials; no other origin gets a CORS grant."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
 ENDPOINTS = [
     *health.ENDPOINTS,
     *accounts.ENDPOINTS,
@@ -135,11 +158,13 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             WebSocketRoute("/ws/boards/{board_id}", board_socket),
         ],
         lifespan=lifespan,
+        middleware=[cors(settings)],
         exception_handlers={
             ApiError: on_api_error,
             Rejected: on_rejected,
             HTTPException: on_http_error,
             StoreError: on_store_error,
+            OutcomeUnknown: on_outcome_unknown,
         },
     )
     app.state.connections = Counter()

@@ -34,7 +34,7 @@ async def test_join_greets_with_protocol_seq_user_then_snapshot(
 ) -> None:
     client, welcome, snap = await joined(server, board_id, owner, client_id="tab-1")
     assert welcome == {
-        "type": "welcome", "protocol": 1, "board_id": board_id, "seq": 1,
+        "type": "welcome", "protocol": 2, "board_id": board_id, "seq": 1,
         "user": "ws-owner", "role": "owner", "client_id": "tab-1",
     }  # fmt: skip
     assert (snap["type"], snap["seq"], snap["reason"], snap["board"]["title"]) == (
@@ -144,8 +144,8 @@ async def test_a_rejected_submission_is_typed_and_the_connection_stays_usable(
         ('{"type": "launch"}', "invalid"),
         ('{"type": "submit", "client_op_id": "one", "ops": []}', "invalid"),
         (
-            '{"type": "submit", "client_op_id": 1, "ops": [{"op": "create", "element": {"kind": "node", "id": {"$gt": ""}}}]}',
-            "invalid",
+            '{"type": "submit", "client_op_id": 9, "ops": [{"op": "create", "element": {"kind": "node", "id": {"$gt": ""}}}]}',
+            "reject:invalid",
         ),
         (
             '{"type": "submit", "client_op_id": 1, "ops": [{"op": "create", "element": {"kind": "node", "id": "n", "data": '
@@ -160,8 +160,13 @@ async def test_malformed_messages_get_a_typed_error_and_change_nothing(
     before = await snapshot(server, owner, board_id)
     client, _, _ = await joined(server, board_id, owner)
     await client.connection.send(frame)
-    error = await client.next("error")
+    kind, _, code = code.rpartition(":")
+    error = await client.next(kind or "error")
     assert error["code"] == code
+    if kind == "reject":
+        assert error["client_op_id"] == 9, (
+            "a readable client_op_id is answered, so it can be dropped"
+        )
     assert (await client.submit(1, node("after")))["type"] == "ack", "the connection stays usable"
     after = await snapshot(server, owner, board_id)
     assert after["seq"] == before["seq"] + 1

@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check server client_sdk schemas tests bench
-	$(BIN)/ruff format --check server client_sdk schemas tests bench
+	$(BIN)/ruff check server client_sdk schemas journeyboard tests bench
+	$(BIN)/ruff format --check server client_sdk schemas journeyboard tests bench
 	$(BIN)/mypy
 
 check: lint test

@@ -56,6 +56,8 @@ def cors(settings: Settings) -> Middleware:
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
+
+
 ENDPOINTS = [
     *health.ENDPOINTS,
     *accounts.ENDPOINTS,

@@ -43,7 +43,7 @@ async def test_resume_after_one_to_two_thousand_missed_ops_is_never_closed(
     await commit_many(server, board, "resumer", 2_000)
     head = (await rest_snapshot(server, token, board))["seq"]
     for missed in (1, 999, 1_000, 2_000):
-        client, welcome, _ = await joined(server, board, token, since=head - missed)
+        client, _, _ = await joined(server, board, token, since=head - missed)
         seqs = [(await client.next("op"))["seq"] for _ in range(missed)]
         assert seqs == list(range(head - missed + 1, head + 1)), missed
         await client.submit(1, {"op": "move", "id": "n", "x": -1, "y": 0})

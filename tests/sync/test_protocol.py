@@ -207,3 +207,30 @@ async def test_operators_in_values_are_stored_as_plain_data(
     (element,) = (await snapshot(server, owner, board_id))["elements"]
     assert (element["label"], element["data"]) == ('{"$ne": null}', data)
     await client.close()
+
+
+@pytest.mark.parametrize("since", ["abc", "-1", "1.5", "9" * 20])
+async def test_a_since_that_is_not_a_seq_is_a_typed_error_not_a_fresh_join(
+    server: RunningServer, owner: str, board_id: str, since: str
+) -> None:
+    client = await Client.open(server.url, board_id, owner, since=since)
+    error = await client.next()
+    assert (error["type"], error["code"], error["details"]["path"]) == (
+        "error",
+        "invalid",
+        "$.since",
+    )
+    assert await client.closed() == 4400
+
+
+async def test_set_on_data_merges_key_by_key_for_everyone(
+    server: RunningServer, owner: str, board_id: str
+) -> None:
+    client, _, _ = await joined(server, board_id, owner)
+    await client.submit(1, node("d", data={"a": 1, "b": 2}))
+    await client.submit(2, {"op": "update", "id": "d", "set": {"data": {"b": None, "c": 3}}})
+    op = await client.next("op")
+    while op["client_op_id"] != 2:
+        op = await client.next("op")
+    assert op["effects"]["put"][0]["data"] == {"a": 1, "c": 3}
+    await client.close()

@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 import msgspec
 
-from schemas import api, auth, board, effects, errors, messages, ops
+from schemas import api, asyncapi, auth, board, effects, errors, messages, ops
 
 FOLDER = Path(__file__).parent / "json"
 PUBLIC: dict[str, Any] = {
@@ -50,11 +50,13 @@ PUBLIC |= {
 
 
 def render() -> dict[str, str]:
-    """File name -> JSON text for every public type."""
-    return {
+    """File name -> JSON text for every public type, and the AsyncAPI document."""
+    files = {
         f"{name}.json": json.dumps(msgspec.json.schema(type_), indent=2, sort_keys=True) + "\n"
         for name, type_ in PUBLIC.items()
     }
+    files["asyncapi.json"] = json.dumps(asyncapi.document(), indent=2, sort_keys=True) + "\n"
+    return files
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
+from schemas import asyncapi
 from server.api import accounts, boards, evidence, health, insights, members
 from server.api.access import Limiter
 from server.api.errors import (
@@ -152,10 +153,16 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)
 
+    live_spec = asyncapi.document()
+
+    async def asyncapi_json(request: Request) -> Response:
+        return json_response(live_spec)
+
     app = Starlette(
         routes=[
             *routes(ENDPOINTS),
             Route("/openapi.json", openapi_json, methods=["GET"]),
+            Route("/asyncapi.json", asyncapi_json, methods=["GET"]),
             Route("/login", login_page, methods=["GET"]),
             WebSocketRoute("/ws/boards/{board_id}", board_socket),
         ],

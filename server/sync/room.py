@@ -226,8 +226,7 @@ class Room:
         A resend of a submission still queued or committing waits for the original's outcome
         instead of being queued again: the log only dedupes what it already holds.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Committed] = loop.create_future()
+        future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
         key = (f"{user}/{client_id}", client_op_id)
         original = self.in_flight.get(key) if check != "none" else None
         if original is not None:

@@ -28,6 +28,7 @@ check: lint test
 bench: $(STAMP)
 	$(BIN)/python -m bench.snapshot
 	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.catch_up
 	$(BIN)/python -m bench.evidence
 
 schemas: $(STAMP)

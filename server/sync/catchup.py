@@ -5,7 +5,7 @@ that missed 100,000 ops or opens a board of several MiB is paced by its own sock
 slow-consumer limit only ever counts live traffic queued behind the catch-up.
 """
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 from typing import Literal, cast
 
 import msgspec
@@ -50,7 +50,7 @@ async def catch_up(
     welcome: Welcome,
     since: int | None,
     presences: list[Presence],
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """Welcome, then the missed ops (or a snapshot), then who else is here."""
     yield encode(welcome).decode()
     if since is None or since > at.seq or at.seq - since > RESUME_LIMIT:

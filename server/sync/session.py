@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -92,7 +92,7 @@ class Session:
         self.closing: tuple[int, str] | None = None
         self.last_heard = time.monotonic()
         self._outbox: deque[str] = deque()
-        self._catch_up: AsyncIterator[str] | None = None
+        self._catch_up: AsyncGenerator[str, None] | None = None
         self._outbox_bytes = 0
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -119,7 +119,7 @@ class Session:
         self._outbox_bytes += len(text)
         self._wakeup.set()
 
-    def start(self, catch_up: AsyncIterator[str]) -> None:
+    def start(self, catch_up: AsyncGenerator[str, None]) -> None:
         """What to send before anything queued: welcome and catch-up, pulled as the socket
         drains, so only live traffic counts against the slow-consumer limit."""
         self._catch_up = catch_up
@@ -159,15 +159,15 @@ class Session:
     async def _send_catch_up(self) -> None:
         if self._catch_up is None:
             return
+        catch_up, self._catch_up = self._catch_up, None
         try:
-            async for text in self._catch_up:
-                if self.closing is not None:
-                    return
-                await self.channel.send(text)
+            async with contextlib.aclosing(catch_up):
+                async for text in catch_up:
+                    if self.closing is not None:
+                        return
+                    await self.channel.send(text)
         except StoreError:
             self.close_soon(CloseCode.TRY_AGAIN, "the database is unavailable; reconnect later")
-        finally:
-            self._catch_up = None
 
     def beat(self, now: float) -> None:
         """Ping the client; close it if it has said nothing for interval + timeout."""

@@ -99,3 +99,19 @@ async def test_a_range_with_entries_from_before_protocol_2_is_answered_with_a_sn
     assert (message["type"], message["reason"]) == ("snapshot", "resync")
     assert "old" in {e["id"] for e in message["elements"]}
     await client.close()
+
+
+async def test_a_client_gone_in_the_middle_of_its_catch_up_harms_nobody(
+    server: RunningServer,
+) -> None:
+    token = await user_with_token(server.accounts, "quitter")
+    board = await new_board(server, token, "Quit")
+    await commit_many(server, board, "quitter", 1_500)
+    client, _, _ = await joined(server, board, token, since=1)
+    for _ in range(10):
+        await client.next("op")
+    client.abort()
+    other, _, snapshot = await joined(server, board, token)
+    assert (await other.submit(1, {"op": "delete", "id": "n"}))["type"] == "ack"
+    assert snapshot["seq"] >= 1_500
+    await other.close()

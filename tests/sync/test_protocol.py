@@ -1,5 +1,7 @@
 """The websocket protocol end to end: real uvicorn, real websockets clients, real database."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -234,3 +236,26 @@ async def test_set_on_data_merges_key_by_key_for_everyone(
         op = await client.next("op")
     assert op["effects"]["put"][0]["data"] == {"a": 1, "c": 3}
     await client.close()
+
+
+async def test_a_lower_client_op_id_never_used_is_new_and_a_used_one_is_a_resend(
+    server: RunningServer, owner: str, board_id: str
+) -> None:
+    client, _, _ = await joined(server, board_id, owner, client_id="lower")
+    first = await client.submit(5, node("five"))
+    lower = await client.submit(3, node("three"))
+    assert (lower["type"], lower["duplicate"]) == ("ack", False), "3 was never used: new"
+    again = await client.submit(5, node("five"))
+    assert (again["type"], again["duplicate"], again["seq"]) == ("ack", True, first["seq"])
+    await client.close()
+
+
+def test_board_ids_are_documented_as_chosen_by_the_server_element_ids_by_the_client() -> None:
+    folder = Path(__file__).parent.parent.parent / "schemas" / "json"
+    board = json.loads((folder / "BoardInfo.json").read_text())
+    info = board["$defs"]["BoardInfo"]["properties"]["id"]
+    assert "server" in info["description"]
+    node = json.loads((folder / "Node.json").read_text())
+    assert "client" in node["$defs"]["Node"]["properties"]["id"]["description"]
+    create = json.loads((folder / "CreateBoard.json").read_text())
+    assert "id" not in create["$defs"]["CreateBoard"]["properties"], "no way to choose one"

@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 LOCK := $(BIN)/uv pip compile pyproject.toml --group pyproject.toml:build --generate-hashes \
 	--universal --python-version 3.11 --quiet --custom-compile-command 'make lock' $(LOCK_ARGS)
 PYTEST_WORKERS ?= auto
-CODE := server client_sdk schemas tests bench
+CODE := server client_sdk schemas journeyboard tests bench
 
 .PHONY: run test lint check fuzz bench lock schemas clean
 
@@ -47,6 +47,7 @@ fuzz: $(VENV)/.run $(VENV)/.tools
 bench: $(VENV)/.run $(VENV)/.tools
 	$(BIN)/python -m bench.snapshot
 	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.catch_up
 	$(BIN)/python -m bench.evidence
 	$(BIN)/python -m bench.web
 

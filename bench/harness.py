@@ -51,7 +51,7 @@ def served(**env: str) -> Iterator[Server]:
         environment.pop("MONGODB_URI", None) if "MONGODB_URI" not in env else None
         with log.open("w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve"],
+                [sys.executable, "-m", "journeyboard", "serve"],
                 env=environment,
                 stdout=out,
                 stderr=out,

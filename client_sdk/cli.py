@@ -37,7 +37,7 @@ from schemas.evidence import FeedbackSource, IngestReport, Scale
 
 Command = Callable[[JourneyboardClient, argparse.Namespace], None]
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-# The top-level commands `register` adds; server/cli.py's main() sends them to `run`.
+# The top-level commands `register` adds; journeyboard/cli.py sends them to `run`.
 COMMANDS = frozenset({"boards", "import-feedback", "import-events", "insights", "export"})
 SHOWN_REJECTIONS = 10
 MAKE_TOKEN = "`journeyboard token create NAME` makes one"

@@ -8,9 +8,10 @@
         await board.synced()
 
 The replica holds two states: `confirmed`, the board as of the last seq the server sent,
-and `elements`, what you see: confirmed plus your edits the server has not answered yet,
-re-applied on top whenever another client's op arrives (the server's order wins). The
-same pure board core the server runs applies every op, so the replica cannot drift.
+kept by applying each committed batch's effects (client_sdk/replica.py), and `elements`,
+what you see: confirmed plus your edits the server has not answered yet, approximated by
+client_sdk/intents.py and laid on top again whenever another client's op arrives (the
+server's order wins). An edit leaves the view's overlay when its ack or reject comes.
 Edits made while disconnected wait in order and are sent on reconnect with their original
 ids, so each is applied exactly once however often the connection drops.
 """
@@ -29,10 +30,14 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from client_sdk import wire
 from client_sdk.errors import JourneyboardError, OfflineQueueFull, TooLarge, error_for
+from client_sdk.intents import overlay
+from client_sdk.replica import BoardView, from_snapshot, with_effects
 from client_sdk.retries import Retries
 from schemas.auth import Role
 from schemas.board import AnyElement
+from schemas.effects import Effects
 from schemas.errors import CloseCode
 from schemas.messages import (
     Ack,
@@ -46,16 +51,15 @@ from schemas.messages import (
     Reject,
     ServerPing,
     SetPresence,
+    SnapshotChunk,
     SnapshotMessage,
     Submit,
     Welcome,
 )
 from schemas.ops import BoardOp, Create, Delete, Move, Update
-from server.board import REPLAY_LIMITS, BoardState, Context, Rejected, apply_batch
 
 F = TypeVar("F")
 log = logging.getLogger("journeyboard.live")
-_decode = msgspec.json.Decoder(AnyServerMessage).decode
 _encode = msgspec.json.Encoder().encode
 # Closes after which reconnecting cannot help: the caller must fix credentials or access.
 FATAL_CLOSES = {
@@ -67,19 +71,24 @@ FATAL_CLOSES = {
 RECONNECT = Retries(attempts=2**31, base=0.2, cap=5.0)
 SILENCE = 35.0  # seconds without a frame (the server pings every 10) before reconnecting
 SEND_RATE, SEND_BURST = 40.0, 80.0  # submissions per second: under the server's 50, 100
-TRANSIENT = frozenset({"busy", "unavailable", "rate_limited"})  # refusals worth retrying
+# Refusals worth resending with the same id (outcome_unknown: it applies at most once).
+TRANSIENT = frozenset({"busy", "unavailable", "rate_limited", "outcome_unknown"})
 MAX_SUBMIT_OPS, MAX_SUBMIT_BYTES = 1000, 64 * 1024  # the protocol's limits on one submission
 MAX_PENDING_OPS = 10_000  # edits waiting for the server, offline or not: the queue's bound
 
 
 @dataclass(frozen=True)
 class Change:
-    """Something changed what `elements` shows: a committed op, or a local edit (`seq` None)."""
+    """Something changed what `elements` shows: a committed op, or a local edit (`seq` None).
+
+    `ops` is what was asked; `effects`, for a committed op, what it did.
+    """
 
     ops: list[BoardOp]
     seq: int | None
     user: str
     local: bool
+    effects: Effects | None = None
 
 
 @dataclass(frozen=True)
@@ -130,8 +139,9 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         self.user = ""
         self.role: Role = "viewer"
         self.seq = 0
-        self.confirmed = BoardState(title="")
+        self.confirmed = BoardView()
         self.view = self.confirmed
+        self._incoming: tuple[SnapshotMessage, list[AnyElement]] | None = None
         self.others: dict[str, Presence] = {}
         self.connected = asyncio.Event()
         self._joined = False
@@ -241,7 +251,7 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
                 f"{self.pending_count} ops await the server (limit {self.max_pending}); "
                 "wait for `synced()` or reconnect before editing more",
             )
-        self.view = self._apply(self.view, batch, self.user)
+        self.view = overlay(self.view, batch, self.user)
         self._notify(Change(batch, None, self.user, local=True))
         if self._batch is not None and self._batch_answer is not None:
             self._batch.extend(batch)
@@ -352,11 +362,9 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
                 while True:
                     async with asyncio.timeout(SILENCE):  # not wait_for: on 3.11 it can
                         frame = await socket.recv()  # swallow a cancel, and close() hangs
-                    try:
-                        message = _decode(frame)
-                    except msgspec.ValidationError:
-                        continue  # a message type from a newer server: not ours to handle
-                    self._receive(message, socket)
+                    message = wire.decode(frame)
+                    if message is not None:  # None: a message type from a newer server
+                        self._receive(message, socket)
             finally:
                 sender.cancel()
 
@@ -366,19 +374,14 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             if self._joined:
                 self._ready()  # the missed ops follow; resend what is still unanswered
         elif isinstance(message, SnapshotMessage):
-            self.seq = message.seq
-            elements = {e.id: e for e in message.elements}
-            b = message.board
-            self.confirmed = BoardState(
-                title=b.title, description=b.description, tags=tuple(b.tags), elements=elements
-            )
-            self.view = self._rebase()
-            self._notify(Change([], message.seq, "", local=False))
-            if not self._joined:
-                self._joined = True
-                self._ready()
-                if self._first_sync is not None and not self._first_sync.done():
-                    self._first_sync.set_result(None)
+            self._incoming = (message, list(message.elements))
+            if not message.more:
+                self._install_snapshot()
+        elif isinstance(message, SnapshotChunk):
+            if self._incoming is not None and message.seq == self._incoming[0].seq:
+                self._incoming[1].extend(message.elements)
+                if not message.more:
+                    self._install_snapshot()
         elif isinstance(message, OpMessage):
             self._committed(message)
         elif isinstance(message, Ack):
@@ -395,6 +398,21 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
             self._call(self._insight_listeners, message)
         elif isinstance(message, ServerPing):
             self._spawn(socket.send('{"type":"pong"}'))
+
+    def _install_snapshot(self) -> None:
+        """A whole snapshot has arrived: it replaces the replica."""
+        assert self._incoming is not None
+        message, elements = self._incoming
+        self._incoming = None
+        self.seq = message.seq
+        self.confirmed = from_snapshot(message.board, elements)
+        self.view = self._rebase()
+        self._notify(Change([], message.seq, "", local=False))
+        if not self._joined:
+            self._joined = True
+            self._ready()
+            if self._first_sync is not None and not self._first_sync.done():
+                self._first_sync.set_result(None)
 
     def _ready(self) -> None:
         """(Re)send every unanswered edit, oldest first."""
@@ -443,13 +461,13 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
     def _committed(self, message: OpMessage) -> None:
         if message.seq != self.seq + 1:
             return  # already applied (a resend crossed a resume); the server never skips
-        context = Context(user=message.user, now_ms=message.at, limits=REPLAY_LIMITS)
-        self.confirmed = apply_batch(self.confirmed, message.ops, context)
+        self.confirmed = with_effects(self.confirmed, message.effects)
         self.seq = message.seq
         if message.client_id == self.client_id and message.user == self.user:
             self._settle(message.client_op_id, message.seq, None)
         self.view = self._rebase()
-        self._notify(Change(message.ops, message.seq, message.user, local=False))
+        change = Change(message.ops, message.seq, message.user, False, message.effects)
+        self._notify(change)
 
     def _settle(self, op_id: int, seq: int | None, error: JourneyboardError | None) -> None:
         """The server answered (or committed) a submission: it is no longer pending."""
@@ -468,23 +486,14 @@ class LiveBoard(Edits["asyncio.Future[int]"]):
         if not self._pending:
             self._settled.set()
 
-    def _rebase(self) -> BoardState:
-        """Confirmed state plus unanswered edits and the open batch; an edit that no longer
-        applies is hidden (the server will reject it too) until its answer arrives."""
+    def _rebase(self) -> BoardView:
+        """Confirmed state plus unanswered edits and the open batch; an edit that plainly no
+        longer applies is hidden (the server will reject it too) until its answer arrives."""
         view = self.confirmed
-        context = Context(user=self.user, now_ms=0, role=self.role)
         for ops in [*(p.ops for p in self._pending), self._batch or []]:
-            with contextlib.suppress(Rejected):
-                view = apply_batch(view, ops, context)
+            with contextlib.suppress(JourneyboardError):
+                view = overlay(view, ops, self.user)
         return view
-
-    def _apply(self, state: BoardState, ops: list[BoardOp], user: str) -> BoardState:
-        """Apply a local edit, or raise the error the server would answer with."""
-        try:
-            return apply_batch(state, ops, Context(user=user, now_ms=0, role=self.role))
-        except Rejected as rejected:
-            body = rejected.body()
-            raise error_for(body.code, body.message, details=body.details) from None
 
     def _report_rejection(self, answer: "asyncio.Future[int]") -> None:
         """Log a rejected edit, so one nobody awaited is not lost in silence."""

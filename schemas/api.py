@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from schemas.board import AnyElement, Id, Tags, Text
+from schemas.board import AnyElement, Tags, Text
+from schemas.effects import Effects
 from schemas.ops import BoardOp
 
 Template = Literal["customer-journey", "support-flowchart", "repurchase-flowchart"]
@@ -39,17 +40,32 @@ class OpsRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 class OpsResult(Struct, kw_only=True):
-    """Where the batch landed in the board's history."""
+    """Where the batch landed in the board's history, and what it did.
+
+    `replay`: this idempotency key was used before, and this is that call's result
+    (`duplicate` says the same; nothing was applied again).
+    """
 
     seq: int
     applied: int
     duplicate: bool = False
+    effects: Effects = Effects()
+    replay: bool = False
+
+
+BoardId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Chosen by the server when the board is created.",
+    ),
+]
 
 
 class BoardInfo(Struct, kw_only=True):
     """A board's summary as lists show it."""
 
-    id: Id
+    id: BoardId
     title: str
     description: str
     tags: list[str]

@@ -19,6 +19,8 @@ ErrorCode = Literal[
     "board_limit",
     "rate_limited",
     "unavailable",
+    "outcome_unknown",
+    "idempotency_key_reused",
     "internal",
 ]
 
@@ -37,6 +39,8 @@ STATUS: dict[str, int] = {
     "board_limit": 422,
     "rate_limited": 429,
     "unavailable": 503,
+    "outcome_unknown": 503,
+    "idempotency_key_reused": 409,
     "internal": 500,
 }
 
@@ -69,6 +73,7 @@ class CloseCode:
     TOO_BIG = 1009  # a frame over 1 MiB
     INTERNAL = 1011  # the board failed on the server; reconnect
     TRY_AGAIN = 1013  # the database is unavailable; reconnect later
+    BAD_REQUEST = 4400  # the handshake's query is invalid (e.g. `since` not a number)
     SLOW_CONSUMER = 4008  # more than 1,000 messages or 1 MiB behind: reconnect and resume
     UNAUTHORIZED = 4401  # no valid credentials (in time)
     FORBIDDEN = 4403  # removed from the board while connected

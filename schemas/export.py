@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 import msgspec
 
-from schemas import api, auth, board, errors, messages, ops
+from schemas import api, asyncapi, auth, board, effects, errors, messages, ops
 
 FOLDER = Path(__file__).parent / "json"
 PUBLIC: dict[str, Any] = {
@@ -25,6 +25,7 @@ PUBLIC: dict[str, Any] = {
     "Stakeholder": board.Stakeholder,
     "Comment": board.Comment,
     "Op": ops.BoardOp,
+    "Effects": effects.Effects,
     "CreateBoard": api.CreateBoard,
     "OpsRequest": api.OpsRequest,
     "OpsResult": api.OpsResult,
@@ -65,14 +66,21 @@ def normalised(node: Any) -> Any:
     return node
 
 
+def committed_text(document: Any) -> str:
+    """The committed form of a generated document: normalised, keys sorted, one newline."""
+    return json.dumps(normalised(document), indent=2, sort_keys=True) + "\n"
+
+
 def schema_text(type_: Any) -> str:
     """The committed form of one type's JSON Schema."""
-    return json.dumps(normalised(msgspec.json.schema(type_)), indent=2, sort_keys=True) + "\n"
+    return committed_text(msgspec.json.schema(type_))
 
 
 def render() -> dict[str, str]:
-    """File name -> JSON text for every public type."""
-    return {f"{name}.json": schema_text(type_) for name, type_ in PUBLIC.items()}
+    """File name -> JSON text for every public type, and the AsyncAPI document."""
+    files = {f"{name}.json": schema_text(type_) for name, type_ in PUBLIC.items()}
+    files["asyncapi.json"] = committed_text(asyncapi.document())
+    return files
 
 
 def main() -> int:

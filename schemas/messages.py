@@ -3,17 +3,18 @@
 docs/protocol.md explains the order of messages, resume, errors and close codes.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
 from schemas.api import BoardInfo
 from schemas.auth import Role
 from schemas.board import AnyElement, Coord, Id
+from schemas.effects import Effects
 from schemas.insights import Paths, Score
 from schemas.ops import BoardOp
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 ClientOpId = Annotated[int, Meta(ge=0, le=2**53)]
 
 
@@ -75,16 +76,33 @@ class Welcome(ServerMessage, tag="welcome", kw_only=True):
 
 
 class SnapshotMessage(ServerMessage, tag="snapshot", kw_only=True):
-    """The whole board as of `seq`; live `op`s follow from `seq + 1`."""
+    """The whole board as of `seq`; live `op`s follow from `seq + 1`.
+
+    A large board comes in parts: with `more` true, `snapshot_chunk` messages carry the
+    remaining elements, the last one with `more` false. Replace your replica once it is whole.
+    """
 
     seq: int
     board: BoardInfo
     elements: list[AnyElement]
-    reason: str = "join"
+    reason: Literal["join", "resync"] = "join"
+    more: bool = False
+
+
+class SnapshotChunk(ServerMessage, tag="snapshot_chunk", kw_only=True):
+    """More elements of the snapshot at `seq`; the last part has `more` false."""
+
+    seq: int
+    elements: list[AnyElement]
+    more: bool = False
 
 
 class OpMessage(ServerMessage, tag="op", kw_only=True):
-    """One committed batch, in seq order, to everyone on the board (its sender too)."""
+    """One committed batch, in seq order, to everyone on the board (its sender too).
+
+    `effects` is what it did: apply it to converge. `ops` is what was asked (the intent),
+    for display and for rebasing optimistic edits; it is not needed to stay in sync.
+    """
 
     seq: int
     user: str
@@ -92,6 +110,7 @@ class OpMessage(ServerMessage, tag="op", kw_only=True):
     client_op_id: int
     at: int
     ops: list[BoardOp]
+    effects: Effects = Effects()
 
 
 class Ack(ServerMessage, tag="ack", kw_only=True):
@@ -103,7 +122,11 @@ class Ack(ServerMessage, tag="ack", kw_only=True):
 
 
 class Reject(ServerMessage, tag="reject", kw_only=True):
-    """Your submission was refused and changed nothing; `code` says why."""
+    """Your submission was refused and changed nothing; `code` says why.
+
+    Except `outcome_unknown`: the database did not answer in time, so the batch may or may
+    not be committed. Resending it with the same `client_op_id` is safe: it applies once.
+    """
 
     client_op_id: int
     code: str
@@ -159,6 +182,7 @@ class ServerPong(ServerMessage, tag="pong", kw_only=True):
 AnyServerMessage = (
     Welcome
     | SnapshotMessage
+    | SnapshotChunk
     | OpMessage
     | Ack
     | Reject

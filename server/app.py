@@ -11,13 +11,22 @@ from importlib.metadata import version
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
+from schemas import asyncapi
 from server.api import accounts, boards, evidence, health, insights, members
 from server.api.access import Limiter
-from server.api.errors import ApiError, on_api_error, on_http_error, on_rejected, on_store_error
+from server.api.errors import (
+    ApiError,
+    on_api_error,
+    on_http_error,
+    on_outcome_unknown,
+    on_rejected,
+    on_store_error,
+)
 from server.api.routing import json_response, openapi, routes
 from server.api.services import Services
 from server.board import Rejected
@@ -31,11 +40,27 @@ from server.store.mongo import Store, StoreError
 from server.sync.bus import Signals, follow_commits
 from server.sync.drain import drain
 from server.sync.insight_feed import InsightFeed
+from server.sync.results import OutcomeUnknown
 from server.sync.room import Rooms
 from server.web.pages import ROUTES as PAGE_ROUTES
 from server.ws import board_socket
 
 log = logging.getLogger("journeyboard")
+
+
+def cors(settings: Settings) -> Middleware:
+    """Frontends served from the origins in JOURNEYBOARD_ORIGINS may call the API with
+    credentials; no other origin gets a CORS grant."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+
+
 ENDPOINTS = [
     *health.ENDPOINTS,
     *accounts.ENDPOINTS,
@@ -126,21 +151,28 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)
 
+    live_spec = asyncapi.document()
+
+    async def asyncapi_json(request: Request) -> Response:
+        return json_response(live_spec)
+
     app = Starlette(
         routes=[
             *routes(ENDPOINTS),
             Route("/openapi.json", openapi_json, methods=["GET"]),
             *PAGE_ROUTES,
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/asyncapi.json", asyncapi_json, methods=["GET"]),
             WebSocketRoute("/ws/boards/{board_id}", board_socket),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(Observe)],
+        middleware=[Middleware(Observe), cors(settings)],
         exception_handlers={
             ApiError: on_api_error,
             Rejected: on_rejected,
             HTTPException: on_http_error,
             StoreError: on_store_error,
+            OutcomeUnknown: on_outcome_unknown,
         },
     )
     app.state.connections = Counter()

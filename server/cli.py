@@ -1,10 +1,9 @@
-"""`journeyboard`: run the server and manage users and tokens, on MongoDB or the embedded store.
+"""The server's commands of `journeyboard`: run the server, manage users and tokens.
 
 User and token commands reach the same database as the server: MONGODB_URI, or the
 embedded store under JOURNEYBOARD_DATA (the running server's, or one started for the
-command). They print only what a script needs (a token) on stdout. The client commands
-(boards, import-feedback, import-events, export) call a running server instead: see
-client_sdk/cli.py.
+command). They print only what a script needs (a token) on stdout. journeyboard/cli.py
+puts these and the SDK's client commands under one `journeyboard` program.
 """
 
 import argparse
@@ -16,13 +15,11 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 import msgspec
 
-from client_sdk import cli as client_cli
 from server import logs
 from server.app import DatabaseUnreachable, create_app, open_store, redact
 from server.auth import hash_password, new_secret, new_token, token_id
@@ -189,10 +186,11 @@ def _run(
     return asyncio.run(go())
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="journeyboard", description=__doc__)
-    root.add_argument("--version", action="version", version=f"%(prog)s {version('journeyboard')}")
-    commands = root.add_subparsers(dest="command", required=True)
+COMMANDS = frozenset({"serve", "healthcheck", "user", "token"})
+
+
+def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the server's commands to `journeyboard`'s; `run` carries them out."""
     run = commands.add_parser(
         "serve", help="run the API server (embedded store unless MONGODB_URI is set)"
     )
@@ -219,14 +217,10 @@ def parser() -> argparse.ArgumentParser:
         "token"
     )
     token.add_parser("list", help="list a user's tokens (ids only)").add_argument("name")
-    client_cli.register(commands)
-    return root
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if args.command in client_cli.COMMANDS:
-        return client_cli.run(args)
+def run(args: argparse.Namespace) -> int:
+    """Carry out a command `register` added; 1 with one line on stderr when it fails."""
     logs.configure("text", "info")
     try:
         settings = Settings.from_env()
@@ -259,7 +253,3 @@ def main(argv: list[str] | None = None) -> int:
     ) as error:
         print(f"journeyboard: {error}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

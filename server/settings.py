@@ -79,6 +79,7 @@ ENVIRONMENT = {
     "data_dir": "JOURNEYBOARD_DATA",
     "max_body_bytes": "JOURNEYBOARD_MAX_BODY_BYTES",
     "max_upload_bytes": "JOURNEYBOARD_MAX_UPLOAD_BYTES",
+    "connect_timeout_ms": "JOURNEYBOARD_STORE_TIMEOUT_MS",
     "requests_per_second_per_ip": "JOURNEYBOARD_RATE_PER_IP",
     "requests_per_second_per_token": "JOURNEYBOARD_RATE_PER_TOKEN",
     "auth_failures_per_minute": "JOURNEYBOARD_AUTH_FAILURES_PER_MINUTE",

@@ -2,7 +2,9 @@
 
 Credentials: `Authorization: Bearer` on the handshake (scripts, SDK), the session cookie
 (browsers, only with an allowed Origin), or an `auth` message as the first frame. Never a
-token in the URL. No board rules live here.
+token in the URL. A token is not ambient (a page on another site cannot send it for you), so
+it is accepted from any Origin; the cookie is, so a foreign Origin's cookie is ignored: that
+is the defence against cross-site websocket hijacking. No board rules live here.
 """
 
 import asyncio
@@ -15,15 +17,8 @@ import msgspec
 from starlette.websockets import WebSocket
 
 from schemas.errors import CloseCode
-from schemas.messages import Auth
-from server.api.access import (
-    Principal,
-    board_and_role,
-    by_token,
-    client_ip,
-    identify,
-    limiter,
-)
+from schemas.messages import Auth, Error
+from server.api.access import Principal, board_and_role, by_token, client_ip, identify, limiter
 from server.api.errors import ApiError, error_response
 from server.api.services import VALID_ID, services
 from server.settings import Settings
@@ -57,18 +52,18 @@ async def board_socket(websocket: WebSocket) -> None:
     """Bridge one client socket to its board's room."""
     settings = services(websocket).settings
     origin = websocket.headers.get("origin")
-    if origin is not None and not origin_allowed(websocket, origin, settings):
-        log.warning("refused a websocket handshake from origin %r", origin[:100])
-        await _deny(websocket, ApiError("forbidden", "this Origin may not open board sockets"))
-        return
     try:
         limiter(websocket).check(limiter(websocket).per_ip, client_ip(websocket))
     except ApiError as error:
         await _deny(websocket, error)
         return
     await websocket.accept()
+    if not _since_is_valid(websocket):
+        await _refuse_since(websocket)
+        return
+    cookie_ok = origin is not None and origin_allowed(websocket, origin, settings)
     try:
-        who = await _handshake_identity(websocket, cookie_ok=origin is not None)
+        who = await _handshake_identity(websocket, cookie_ok=cookie_ok)
     except _Closed:
         return
     who = who or await _first_message_auth(websocket, settings)
@@ -179,5 +174,18 @@ def _client_id(websocket: WebSocket) -> str:
 
 
 def _since(websocket: WebSocket) -> int | None:
-    value = websocket.query_params.get("since", "")
-    return int(value) if value.isdigit() and len(value) < 16 else None
+    value = websocket.query_params.get("since")
+    return None if value is None else int(value)
+
+
+def _since_is_valid(websocket: WebSocket) -> bool:
+    value = websocket.query_params.get("since")
+    return value is None or (value.isascii() and value.isdigit() and len(value) < 16)
+
+
+async def _refuse_since(websocket: WebSocket) -> None:
+    """`since` must be a seq: a typo must not silently turn a resume into a fresh join."""
+    message = "since must be the last seq you applied: a whole number"
+    error = Error(code="invalid", message=message, details={"path": "$.since"})
+    await websocket.send_text(msgspec.json.encode(error).decode())
+    await websocket.close(CloseCode.BAD_REQUEST, "invalid since")

@@ -24,7 +24,7 @@ def environment(data: Path, **env: str) -> dict[str, str]:
 
 def cli(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "journeyboard", *args],
         env=environment(data),
         input=stdin,
         capture_output=True,
@@ -45,7 +45,7 @@ class Served:
         LOGS.append(self.log)
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve"],
+                [sys.executable, "-m", "journeyboard", "serve"],
                 env=environment(data, PORT=str(port), **env),
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from server.cli import main
+from journeyboard.cli import main
 from tests.harness import RunningServer, user_with_token
 
 FEEDBACK_CSV = """\

@@ -99,7 +99,7 @@ def test_replica_set_init_script_is_valid_javascript() -> None:
 
 def test_the_image_healthcheck_command_says_ready_or_not(tmp_path: Path) -> None:
     def healthcheck(port: str) -> int:
-        command = [sys.executable, "-m", "server.cli", "healthcheck"]
+        command = [sys.executable, "-m", "journeyboard", "healthcheck"]
         return subprocess.run(command, env={"PORT": port}, capture_output=True).returncode
 
     server = Served(tmp_path)

@@ -1,11 +1,15 @@
 """The committed JSON Schemas match the types; regenerate with `make schemas`."""
 
+import json
+import re
 from typing import Any
 
+import httpx
 import msgspec
 
 from schemas import board
 from schemas.export import FOLDER, render, schema_text
+from schemas.messages import PROTOCOL_VERSION
 
 
 def test_committed_json_schemas_are_current() -> None:
@@ -48,3 +52,19 @@ def test_descriptions_are_dedented_whatever_msgspec_keeps_of_the_indentation() -
     text = schema_text(Indented)
     assert "First line.\\n\\nSecond paragraph, indented in the source." in text
     assert text.endswith("}\n") and not text.endswith("\n\n")
+
+
+async def test_the_asyncapi_document_is_served_and_every_reference_resolves(
+    http: httpx.AsyncClient,
+) -> None:
+    served = (await http.get("/asyncapi.json")).json()
+    assert served == json.loads((FOLDER / "asyncapi.json").read_text())
+    assert served["asyncapi"] == "3.0.0"
+    assert served["info"]["version"] == str(PROTOCOL_VERSION)
+    text = json.dumps(served)
+    for ref in set(re.findall(r'"\$ref": "#/([^"]+)"', text)):
+        node = served
+        for part in ref.split("/"):
+            node = node[part]
+    tags = {m["name"] for m in served["components"]["messages"].values()}
+    assert {"submit", "op", "ack", "reject", "snapshot", "snapshot_chunk", "welcome"} <= tags

@@ -106,5 +106,19 @@ async def joined(
     client = await Client.open(server.url, board_id, token, **params)
     welcome = await client.next()
     assert welcome["type"] == "welcome", welcome
-    snapshot = await client.next() if params.get("since") is None else {}
+    snapshot = await whole_snapshot(client) if params.get("since") is None else {}
     return client, welcome, snapshot
+
+
+async def whole_snapshot(client: Client) -> dict[str, Any]:
+    """The next snapshot with the elements of its `snapshot_chunk`s joined in."""
+    snapshot = await client.next()
+    assert snapshot["type"] == "snapshot", snapshot
+    more = snapshot.get("more", False)
+    while more:
+        chunk = await client.next()
+        assert (chunk["type"], chunk["seq"]) == ("snapshot_chunk", snapshot["seq"]), chunk
+        snapshot["elements"] += chunk["elements"]
+        more = chunk["more"]
+    snapshot["more"] = False
+    return snapshot

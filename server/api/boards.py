@@ -44,7 +44,7 @@ class Opened(msgspec.Struct, frozen=True):
         if client is None:
             name = f"rest-{secrets.token_hex(8)}"
             return await self.room.submit(ops, self.user, name, 0, self.role, check="none")
-        return await self.room.submit(ops, self.user, *client, self.role)
+        return await self.room.submit(ops, self.user, *client, self.role, via="rest")
 
 
 async def open_board(request: Request, required: Role = "viewer") -> Opened:
@@ -126,8 +126,33 @@ async def post_ops(request: Request) -> Response:
     body = decode(await body_of(request), OpsRequest)
     key = body.idempotency
     committed = await board.commit(body.ops, (key.client_id, key.client_op_id) if key else None)
-    result = OpsResult(seq=committed.seq, applied=len(body.ops), duplicate=committed.duplicate)
+    if committed.duplicate:
+        _check_replay(committed, body.ops)
+    result = OpsResult(
+        seq=committed.seq,
+        applied=len(committed.ops or body.ops),
+        duplicate=committed.duplicate,
+        effects=committed.effects,
+        replay=committed.duplicate,
+    )
     return json_response(result)
+
+
+def _check_replay(original: Committed, ops: list[BoardOp]) -> None:
+    """A replay answers a retry of the same call; a key reused for anything else is a 409."""
+    if original.via not in ("rest", ""):  # "": logged before protocol 2, cannot tell
+        raise ApiError(
+            "idempotency_key_reused",
+            f"this key was first used by a websocket submission, committed at seq {original.seq}",
+            seq=original.seq,
+            via=original.via or "unknown",
+        )
+    if list(original.ops) != ops:
+        raise ApiError(
+            "idempotency_key_reused",
+            f"this key was first used for other ops, committed at seq {original.seq}",
+            seq=original.seq,
+        )
 
 
 async def create_element(request: Request) -> Response:

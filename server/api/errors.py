@@ -110,3 +110,10 @@ async def _up_to(chunks: AsyncIterator[bytes], limit: int, too_large: str) -> As
             yield chunk[: len(chunk) - (size - limit)]
             raise ApiError("too_large", too_large, limit=limit)
         yield chunk
+
+
+async def on_outcome_unknown(request: Request, exc: Exception) -> Response:
+    """A commit the database did not confirm in time: 503, and retrying with the same
+    idempotency key is safe (it applies once)."""
+    body = ErrorBody(code="outcome_unknown", message=str(exc))
+    return error_response(body, STATUS["outcome_unknown"], {"Retry-After": "1"})

@@ -2,13 +2,14 @@
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from schemas.auth import Role
 from schemas.board import AnyElement, Comment, Edge, Lane, Node, Stage, Stakeholder
+from schemas.effects import BoardFields, Effects
 from schemas.ops import BoardOp, Create, Delete, Move, Reorder, Update, UpdateBoard
 from server.board.errors import Rejected
 from server.board.limits import Limits, check_data
@@ -31,7 +32,14 @@ class Context(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def apply_batch(state: BoardState, ops: Sequence[BoardOp], ctx: Context) -> BoardState:
-    """Return a new state with every op applied in order, all or nothing.
+    """Return a new state with every op applied in order, all or nothing."""
+    return commit_batch(state, ops, ctx)[0]
+
+
+def commit_batch(
+    state: BoardState, ops: Sequence[BoardOp], ctx: Context
+) -> tuple[BoardState, Effects]:
+    """The new state with every op applied in order, all or nothing, and the batch's effects.
 
     Raises Rejected naming the first op that failed; `state` itself is never changed.
     """
@@ -42,6 +50,24 @@ def apply_batch(state: BoardState, ops: Sequence[BoardOp], ctx: Context) -> Boar
         except Rejected as rejected:
             raise rejected.at(index) from None
     return draft.finish()
+
+
+def apply_effects(state: BoardState, effects: Effects) -> BoardState:
+    """`state` with committed effects applied: how replicas (and log replays) follow a batch."""
+    elements = dict(state.elements)
+    size = state.size
+    for gone in effects.removed:
+        size -= element_size(elements.pop(gone))
+    for element in effects.put:
+        old = elements.get(element.id)
+        size += element_size(element) - (element_size(old) if old else 0)
+        elements[element.id] = element
+    changes: dict[str, Any] = {"elements": elements, "size": size}
+    if effects.board is not None:
+        fields = effects.board
+        changes |= {"title": fields.title, "description": fields.description}
+        changes["tags"] = tuple(fields.tags)
+    return msgspec.structs.replace(state, **changes)
 
 
 def element_size(element: AnyElement) -> int:
@@ -56,17 +82,88 @@ def invalid(error: msgspec.ValidationError, prefix: str) -> Rejected:
     return Rejected("invalid", _PATH.sub("", message), path=path)
 
 
+class _Elements(Mapping[str, AnyElement]):
+    """A copy-on-write view of a state's elements: changes overlay the base, never touch it.
+
+    What the overlay holds at the end is the batch's effect, so effects come for free and a
+    batch costs what it touches, not a copy of the board.
+    """
+
+    def __init__(self, base: dict[str, AnyElement]) -> None:
+        self.base = base
+        self.changed: dict[str, AnyElement] = {}
+        self.removed: set[str] = set()
+        self.count = len(base)
+
+    def get(self, element_id: str, default: None = None) -> AnyElement | None:  # type: ignore[override]
+        if element_id in self.removed:
+            return None
+        found = self.changed.get(element_id)
+        return found if found is not None else self.base.get(element_id)
+
+    def __getitem__(self, element_id: str) -> AnyElement:
+        element = self.get(element_id)
+        if element is None:
+            raise KeyError(element_id)
+        return element
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[str]:
+        return (e.id for e in self.values())
+
+    def values(self) -> Iterator[AnyElement]:  # type: ignore[override]
+        for element_id, element in self.base.items():
+            if element_id not in self.removed:
+                yield self.changed.get(element_id, element)
+        yield from (e for i, e in self.changed.items() if i not in self.base)
+
+    def put(self, element: AnyElement) -> None:
+        if element.id not in self:
+            self.count += 1
+        self.removed.discard(element.id)
+        self.changed[element.id] = element
+
+    def pop(self, element_id: str) -> AnyElement:
+        element = self[element_id]
+        self.count -= 1
+        self.changed.pop(element_id, None)
+        if element_id in self.base:
+            self.removed.add(element_id)
+        return element
+
+    def merged(self) -> dict[str, AnyElement]:
+        """The resulting elements, in the order a replica applying the effects keeps them."""
+        if not self.changed and not self.removed:
+            return self.base
+        merged = {**self.base, **self.changed}
+        for gone in self.removed:
+            del merged[gone]
+        return merged
+
+    def effects(self) -> tuple[list[AnyElement], list[str]]:
+        put = [e for i, e in self.changed.items() if self.base.get(i) != e]
+        return put, sorted(self.removed)
+
+
 class _Draft:
-    """A private, mutable copy of a state that ops are applied to one by one."""
+    """A private, copy-on-write draft of a state that ops are applied to one by one."""
 
     def __init__(self, state: BoardState, ctx: Context) -> None:
         self.meta = state
-        self.elements = dict(state.elements)
+        self.original = state
+        self.elements = _Elements(state.elements)
         self.size = state.size
         self.ctx = ctx
 
-    def finish(self) -> BoardState:
-        return msgspec.structs.replace(self.meta, elements=self.elements, size=self.size)
+    def finish(self) -> tuple[BoardState, Effects]:
+        state = msgspec.structs.replace(self.meta, elements=self.elements.merged(), size=self.size)
+        put, removed = self.elements.effects()
+        meta = ("title", "description", "tags")
+        changed = any(getattr(state, f) != getattr(self.original, f) for f in meta)
+        board = BoardFields(title=state.title, description=state.description, tags=list(state.tags))
+        return state, Effects(put=put, removed=removed, board=board if changed else None)
 
     def apply(self, op: BoardOp) -> None:
         required = required_role(op, self.elements, self.ctx.user)
@@ -126,6 +223,8 @@ class _Draft:
             default = field.default
             values[name] = field.default_factory() if default is msgspec.NODEFAULT else default
         values.update(op.set)
+        if isinstance(op.set.get("data"), dict):
+            values["data"] = _merged_data(element.data, op.set["data"])
         try:
             updated = msgspec.convert(values, type(element))
         except msgspec.ValidationError as error:
@@ -201,7 +300,7 @@ class _Draft:
                 f"the board would exceed {self.ctx.limits.max_board_bytes} bytes",
                 limit=self.ctx.limits.max_board_bytes,
             )
-        self.elements[element.id] = element
+        self.elements.put(element)
         self.size = size
 
     def _existing(self, element_id: str) -> AnyElement:
@@ -260,6 +359,13 @@ class _Draft:
 def _fields(kind: type[AnyElement]) -> dict[str, msgspec.structs.FieldInfo]:
     """An element type's fields by name; cached, as msgspec resolves type hints on each call."""
     return {f.name: f for f in msgspec.structs.fields(kind)}
+
+
+def _merged_data(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`set` on `data` works key by key, so editors of different keys both keep theirs;
+    a key set to null is removed (a JSON Merge Patch of the top level)."""
+    merged = {**data, **changes}
+    return {key: value for key, value in merged.items() if value is not None}
 
 
 def _is_decision(element: AnyElement) -> bool:

@@ -21,6 +21,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from schemas.board import AnyElement
+from schemas.effects import Effects
 from schemas.ops import BoardOp
 from server.metrics import COMMIT_SECONDS, GROUP_SIZE
 
@@ -31,7 +32,11 @@ StoreError = PyMongoError
 
 
 class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One submission, committed: its ops, the seq that orders it, who sent it and when."""
+    """One submission, committed: its ops, the seq that orders it, who sent it and when.
+
+    `effects` is what it did (entries written before protocol 2 have none); `via` is how
+    it came ("ws", "rest"; empty before protocol 2).
+    """
 
     seq: int
     ops: list[BoardOp]
@@ -39,6 +44,8 @@ class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
     at: int
     client_id: str
     client_op_id: int
+    effects: Effects | None = None
+    via: str = ""
 
 
 class BoardBlob(msgspec.Struct, kw_only=True):
@@ -227,17 +234,29 @@ class Store:
 
     async def find_submission(
         self, board_id: str, client_key: str, client_op_id: int
-    ) -> int | None:
-        """The seq at which this client's op was committed, if it was."""
+    ) -> LogEntry | None:
+        """This client's op as committed, if it was."""
         wanted = f"{client_key}:{client_op_id}"
         doc = await self.ops.find_one({"board": board_id, "keys": {"$in": [wanted]}})
         if doc is None:
             return None
-        return next(e.seq for e in entries_of(doc) if _key(e) == wanted)
+        return next(e for e in entries_of(doc) if _key(e) == wanted)
 
-    async def entries_after(self, board_id: str, seq: int) -> list[LogEntry]:
-        cursor = self.ops.find({"board": board_id, "last": {"$gt": seq}}).sort("seq", 1)
-        return [entry async for doc in cursor for entry in entries_of(doc) if entry.seq > seq]
+    async def entries_after(
+        self, board_id: str, seq: int, upto: int | None = None, documents: int = 0
+    ) -> list[LogEntry]:
+        """Entries after `seq` (up to `upto`) in seq order, from at most `documents` log
+        documents (0: all), so a long range can be read page by page."""
+        query: dict[str, Any] = {"board": board_id, "last": {"$gt": seq}}
+        if upto is not None:
+            query["seq"] = {"$lte": upto}
+        cursor = self.ops.find(query).sort("seq", 1).limit(documents)
+        return [
+            entry
+            async for doc in cursor
+            for entry in entries_of(doc)
+            if entry.seq > seq and (upto is None or entry.seq <= upto)
+        ]
 
 
 @contextlib.asynccontextmanager

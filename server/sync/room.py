@@ -20,15 +20,25 @@ import msgspec
 
 from schemas.api import BoardInfo
 from schemas.auth import Role
+from schemas.effects import Effects
 from schemas.errors import CloseCode
-from schemas.messages import Left, OpMessage, SnapshotMessage, Welcome
-from schemas.ops import BoardOp, UpdateBoard
-from server.board import REPLAY_LIMITS, BoardState, Context, Rejected, apply_batch
+from schemas.messages import Left, Welcome
+from schemas.ops import BoardOp
+from server.board import (
+    REPLAY_LIMITS,
+    BoardState,
+    Context,
+    Rejected,
+    apply_batch,
+    apply_effects,
+    commit_batch,
+)
 from server.board.apply import element_size
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, StoreError, decode_blob
-from server.sync.results import BoardBusy, Committed
+from server.sync.catchup import Position, catch_up, op_message
+from server.sync.results import BoardBusy, Committed, OutcomeUnknown
 from server.sync.session import Session
 
 log = logging.getLogger("journeyboard.sync")
@@ -36,7 +46,6 @@ encode = msgspec.json.Encoder().encode
 
 MAX_ATTEMPTS = 50
 MAX_GROUP = 500
-RESUME_LIMIT = 10_000  # further behind than this, a fresh snapshot is cheaper than the ops
 
 
 RetryCheck = Literal["none", "session", "lookup"]
@@ -57,6 +66,7 @@ class Pending:
     client_key: str
     client_op_id: int
     check: RetryCheck
+    via: str
     future: asyncio.Future[Committed] = field(repr=False)
 
 
@@ -75,8 +85,35 @@ def replay(state: BoardState, entries: Sequence[LogEntry]) -> BoardState:
 
 
 def _replay_one(state: BoardState, entry: LogEntry) -> BoardState:
+    """Follow a committed entry: by its effects, or by its ops if it predates protocol 2."""
+    if entry.effects is not None:
+        return apply_effects(state, entry.effects)
     context = Context(user=entry.user, now_ms=entry.at, limits=REPLAY_LIMITS)
     return apply_batch(state, entry.ops, context)
+
+
+def outcome_of(entry: LogEntry, duplicate: bool) -> Committed:
+    """The answer to the submission `entry` logs (`duplicate`: to a retry of it)."""
+    return Committed(
+        seq=entry.seq,
+        duplicate=duplicate,
+        at=entry.at,
+        effects=entry.effects or Effects(),
+        ops=tuple(entry.ops),
+        via=entry.via,
+    )
+
+
+def _echo(original: asyncio.Future[Committed], copy: asyncio.Future[Committed]) -> None:
+    """Give a resend that came while its original was in flight the original's outcome."""
+    if copy.done():
+        return
+    if original.cancelled():
+        copy.cancel()
+    elif (error := original.exception()) is not None:
+        copy.set_exception(error)
+    else:
+        copy.set_result(msgspec.structs.replace(original.result(), duplicate=True))
 
 
 def _settle(future: asyncio.Future[Committed], outcome: Committed | Exception) -> None:
@@ -123,18 +160,6 @@ def board_info(record: BoardRecord, state: BoardState | None = None) -> BoardInf
     )
 
 
-def op_message(entry: LogEntry) -> OpMessage:
-    client_id = entry.client_id.partition("/")[2]
-    return OpMessage(
-        seq=entry.seq,
-        user=entry.user,
-        client_id=client_id,
-        client_op_id=entry.client_op_id,
-        at=entry.at,
-        ops=entry.ops,
-    )
-
-
 class Room:
     """A board's state, seq and sessions on this instance, and the committer that orders its ops."""
 
@@ -152,6 +177,7 @@ class Room:
         self.sessions: set[Session] = set()
         self.queue: asyncio.Queue[Pending] = asyncio.Queue(settings.max_pending_per_board)
         self.high_water: dict[str, int] = {}
+        self.in_flight: dict[tuple[str, int], asyncio.Future[Committed]] = {}
         self._committer: asyncio.Task[None] | None = None
         self.broken = False  # a committer bug left the cache unreliable: reload from the log
         self.relay: Callable[[str, str], None] = _nowhere  # to other instances (server/sync/bus.py)
@@ -197,22 +223,35 @@ class Room:
         client_op_id: int,
         role: Role = "owner",
         check: RetryCheck = "lookup",
+        via: str = "rest",
     ) -> asyncio.Future[Committed]:
         """Queue a submission now (so one client's submissions keep their order); await the result.
 
         Client ids are scoped by user, so nobody can claim (or block) another user's op ids.
+        A resend of a submission still queued or committing waits for the original's outcome
+        instead of being queued again: the log only dedupes what it already holds.
         """
         future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
+        key = (f"{user}/{client_id}", client_op_id)
+        original = self.in_flight.get(key) if check != "none" else None
+        if original is not None:
+            original.add_done_callback(lambda done: _echo(done, future))
+            return future
         try:
-            self.queue.put_nowait(
-                Pending(ops, user, role, f"{user}/{client_id}", client_op_id, check, future)
-            )
+            self.queue.put_nowait(Pending(ops, user, role, *key, check, via, future))
         except asyncio.QueueFull:
             future.set_exception(BoardBusy("too many submissions are waiting on this board"))
             return future
+        if check != "none":
+            self.in_flight[key] = future
+            future.add_done_callback(lambda done: self._landed(key, done))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._drain(), name=f"commit {self.board_id}")
         return future
+
+    def _landed(self, key: tuple[str, int], future: asyncio.Future[Committed]) -> None:
+        if self.in_flight.get(key) is future:
+            del self.in_flight[key]
 
     async def _drain(self) -> None:
         while not self.queue.empty():
@@ -223,7 +262,8 @@ class Room:
             except Exception as error:
                 for pending in group:
                     _settle(pending.future, error)
-                if not isinstance(error, StoreError):  # a bug: drop this room, not the process
+                # Anything else is a bug: drop this room, not the process.
+                if not isinstance(error, StoreError | OutcomeUnknown):
                     log.exception(
                         "board %s failed; its clients reconnect to a fresh copy", self.board_id
                     )
@@ -241,10 +281,10 @@ class Room:
             for pending in remaining:
                 seen = await self._seen(pending)
                 if seen is not None:
-                    _settle(pending.future, Committed(seq=seen, duplicate=True))
+                    _settle(pending.future, outcome_of(seen, duplicate=True))
                     continue
                 try:
-                    state = apply_batch(state, pending.ops, self._context(pending, at))
+                    state, effects = commit_batch(state, pending.ops, self._context(pending, at))
                 except Rejected as rejected:
                     _settle(pending.future, rejected)
                     continue
@@ -255,11 +295,13 @@ class Room:
                     at=at,
                     client_id=pending.client_key,
                     client_op_id=pending.client_op_id,
+                    effects=effects,
+                    via=pending.via,
                 )
                 staged.append((pending, entry))
             if not staged:
                 return
-            if await self.store.append(self.board_id, [entry for _, entry in staged]):
+            if await self._append([entry for _, entry in staged]):
                 self._committed_group(staged, state, at)
                 await self._maybe_snapshot([entry for _, entry in staged], at)
                 return
@@ -267,6 +309,16 @@ class Room:
             await self._catch_up()
         for pending in remaining:
             _settle(pending.future, BoardBusy("other writers kept taking the next seq"))
+
+    async def _append(self, entries: list[LogEntry]) -> bool:
+        """Write a group to the log; a database that does not answer leaves the outcome open."""
+        try:
+            return await self.store.append(self.board_id, entries)
+        except StoreError as error:
+            raise OutcomeUnknown(
+                "the database did not answer in time; the batch may or may not be committed: "
+                "resend it with the same client_op_id"
+            ) from error
 
     def _committed_group(
         self, staged: list[tuple[Pending, LogEntry]], state: BoardState, at: int
@@ -277,13 +329,13 @@ class Room:
             self._note(entry)
             self.broadcast(encode(op_message(entry)).decode())
         for pending, entry in staged:
-            _settle(pending.future, Committed(seq=entry.seq, at=at))
+            _settle(pending.future, outcome_of(entry, duplicate=False))
 
     def _context(self, pending: Pending, at: int) -> Context:
         return Context(user=pending.user, now_ms=at, role=pending.role, limits=self.settings.limits)
 
-    async def _seen(self, pending: Pending) -> int | None:
-        """The seq this submission was committed at before, if it is a retry."""
+    async def _seen(self, pending: Pending) -> LogEntry | None:
+        """This submission as committed before, if it is a retry."""
         if pending.check == "none":
             return None
         high = self.high_water.get(pending.client_key)
@@ -318,40 +370,32 @@ class Room:
 
     async def _maybe_snapshot(self, entries: list[LogEntry], at: int) -> None:
         """Refresh the cached snapshot now and then, and at once when the title or tags change."""
-        meta_changed = any(isinstance(op, UpdateBoard) for entry in entries for op in entry.ops)
+        meta_changed = any(e.effects is not None and e.effects.board for e in entries)
         if meta_changed or self.seq - self.snapshot_seq >= self.settings.snapshot_every:
             await self.store.save_snapshot(self.board_id, self.seq, blob_of(self.state), at)
             self.snapshot_seq = self.seq
 
     async def join(self, session: Session, since: int | None) -> None:
-        """Greet a session, bring it to the current seq (snapshot or missed ops), then go live."""
+        """Greet a session and go live; it sends what it missed (ops or a snapshot) first,
+        at the pace its socket takes them."""
         async with self.lock:
             await self._catch_up()
-            session.send_message(
-                Welcome(
-                    board_id=self.board_id,
-                    seq=self.seq,
-                    user=session.user,
-                    role=session.role,
-                    client_id=session.client_id,
-                )
+            welcome = Welcome(
+                board_id=self.board_id,
+                seq=self.seq,
+                user=session.user,
+                role=session.role,
+                client_id=session.client_id,
             )
-            if since is None or since > self.seq or self.seq - since > RESUME_LIMIT:
-                reason = "join" if since is None else "resync"
-                session.send_message(self.snapshot_message(reason))
-            else:
-                for entry in await self.store.entries_after(self.board_id, since):
-                    if entry.seq <= self.seq:  # later ones reach it as broadcasts, once
-                        session.send_message(op_message(entry))
-            for other in self.sessions:
-                if other.presence is not None:
-                    session.send_message(other.presence)
+            position = Position(
+                board_id=self.board_id,
+                seq=self.seq,
+                info=board_info(self.record, self.state),
+                elements=self.state.elements.values(),
+            )
+            presences = [o.presence for o in self.sessions if o.presence is not None]
+            session.start(catch_up(self.store, position, welcome, since, presences))
             self.sessions.add(session)
-
-    def snapshot_message(self, reason: str = "join") -> SnapshotMessage:
-        elements = list(self.state.elements.values())
-        info = board_info(self.record, self.state)
-        return SnapshotMessage(seq=self.seq, board=info, elements=elements, reason=reason)
 
     def leave(self, session: Session) -> None:
         if session in self.sessions:

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import time
 from collections import deque
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -34,13 +35,24 @@ from server.board import Rejected
 from server.board.apply import invalid
 from server.ratelimit import Buckets
 from server.settings import Settings
-from server.sync.results import BoardBusy, Committed
+from server.store.mongo import StoreError
+from server.sync.results import BoardBusy, Committed, OutcomeUnknown
 
 if TYPE_CHECKING:
     from server.sync.room import Room
 
 encode = msgspec.json.Encoder().encode
 decode_message = msgspec.json.Decoder(AnyClientMessage).decode
+
+
+class _SubmitId(msgspec.Struct):
+    """Just enough of a submission to answer it when the rest of it is invalid."""
+
+    type: str
+    client_op_id: int
+
+
+decode_submit_id = msgspec.json.Decoder(_SubmitId).decode
 COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#469990")
 
 
@@ -80,6 +92,7 @@ class Session:
         self.closing: tuple[int, str] | None = None
         self.last_heard = time.monotonic()
         self._outbox: deque[str] = deque()
+        self._catch_up: AsyncGenerator[str, None] | None = None
         self._outbox_bytes = 0
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -106,6 +119,11 @@ class Session:
         self._outbox_bytes += len(text)
         self._wakeup.set()
 
+    def start(self, catch_up: AsyncGenerator[str, None]) -> None:
+        """What to send before anything queued: welcome and catch-up, pulled as the socket
+        drains, so only live traffic counts against the slow-consumer limit."""
+        self._catch_up = catch_up
+
     def send_message(self, message: ServerMessage) -> None:
         self.send(encode(message).decode())
 
@@ -123,8 +141,9 @@ class Session:
             self._writer.cancel()
 
     async def run_writer(self) -> None:
-        """Send queued messages in order, and the close frame once closing."""
+        """Send the catch-up, then queued messages in order, and the close frame once closing."""
         self._writer = asyncio.current_task()
+        await self._send_catch_up()
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
@@ -136,6 +155,19 @@ class Session:
                 with contextlib.suppress(Exception):
                     await self.channel.close(*self.closing)
                 return
+
+    async def _send_catch_up(self) -> None:
+        if self._catch_up is None:
+            return
+        catch_up, self._catch_up = self._catch_up, None
+        try:
+            async with contextlib.aclosing(catch_up):
+                async for text in catch_up:
+                    if self.closing is not None:
+                        return
+                    await self.channel.send(text)
+        except StoreError:
+            self.close_soon(CloseCode.TRY_AGAIN, "the database is unavailable; reconnect later")
 
     def beat(self, now: float) -> None:
         """Ping the client; close it if it has said nothing for interval + timeout."""
@@ -161,10 +193,7 @@ class Session:
         try:
             message = decode_message(text)
         except msgspec.ValidationError as error:
-            rejected = invalid(error, "$")
-            self.send_message(
-                Error(code="invalid", message=rejected.message, details=rejected.details)
-            )
+            self._refuse_invalid(text, invalid(error, "$"))
             return
         except (msgspec.DecodeError, RecursionError) as error:
             self.send_message(Error(code="bad_request", message=f"not valid JSON: {error}"))
@@ -181,13 +210,30 @@ class Session:
             case Auth():
                 self.send_message(Error(code="bad_request", message="already authenticated"))
 
+    def _refuse_invalid(self, text: str, rejected: Rejected) -> None:
+        """A wrong shape: a `reject` when it is a submission whose id we can read (so the
+        client can drop it), else an `error`."""
+        with contextlib.suppress(msgspec.MsgspecError):
+            submitted = decode_submit_id(text)
+            if submitted.type == "submit" and 0 <= submitted.client_op_id <= 2**53:
+                self.send_message(
+                    Reject(
+                        client_op_id=submitted.client_op_id,
+                        code="invalid",
+                        message=rejected.message,
+                        details=rejected.details,
+                    )
+                )
+                return
+        self.send_message(Error(code="invalid", message=rejected.message, details=rejected.details))
+
     def _submit(self, message: Submit) -> None:
         wait = self._rate.take("ops", time.monotonic())
         if wait:
             self._refuse_flood(message.client_op_id, wait)
             return
         future = self.room.submit(
-            message.ops, self.user, self.client_id, message.client_op_id, self.role, "session"
+            message.ops, self.user, self.client_id, message.client_op_id, self.role, "session", "ws"
         )
         task = asyncio.create_task(self._answer(message.client_op_id, future))
         self._tasks.add(task)
@@ -229,12 +275,16 @@ class Session:
             )
         except BoardBusy as busy:
             self.send_message(Reject(client_op_id=client_op_id, code="busy", message=str(busy)))
+        except OutcomeUnknown as unknown:
+            self.send_message(
+                Reject(client_op_id=client_op_id, code="outcome_unknown", message=str(unknown))
+            )
         except Exception:
             self.send_message(
                 Reject(
                     client_op_id=client_op_id,
                     code="unavailable",
-                    message="the database did not answer; resend later with the same client_op_id",
+                    message="the database did not answer; nothing was changed: resend later",
                 )
             )
         else:

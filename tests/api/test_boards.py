@@ -94,10 +94,19 @@ async def test_ops_batch_returns_the_new_seq_and_the_snapshot_shows_it(
         {"op": "create", "element": {"kind": "edge", "id": "ab", "source": "a", "target": "b"}},
     )
     assert response.status_code == 200, response.text
-    assert response.json() == {"seq": before + 1, "applied": 3, "duplicate": False}
+    result = response.json()
+    assert (result["seq"], result["applied"], result["duplicate"], result["replay"]) == (
+        before + 1, 3, False, False,
+    )  # fmt: skip
     after = await snapshot(http, board["id"])
     assert after["seq"] == before + 1
     assert {e["id"] for e in after["elements"]} == {"a", "b", "ab"}
+    stored = {e["id"]: e for e in after["elements"]}
+    assert result["effects"] == {
+        "put": [stored["a"], stored["b"], stored["ab"]],
+        "removed": [],
+        "board": None,
+    }
 
 
 async def test_a_rejected_batch_changes_nothing_and_names_the_op(
@@ -120,7 +129,7 @@ async def test_a_retried_batch_is_applied_once(
     again = await ops(
         http, board["id"], node("once"), idempotency={"client_id": "script-1", "client_op_id": 1}
     )
-    assert again.json() == {**first.json(), "duplicate": True}
+    assert again.json() == {**first.json(), "duplicate": True, "replay": True}
     assert [e["id"] for e in (await snapshot(http, board["id"]))["elements"]] == ["once"]
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from schemas.board import Comment, Edge, Lane, Node, Stage, Stakeholder
 from schemas.ops import BoardOp, Create, Delete, Move, Reorder, Update, UpdateBoard
-from server.board import BoardState, Context, Limits, Rejected, apply_batch
+from server.board import BoardState, Context, Limits, Rejected, apply_batch, commit_batch
 from server.board.apply import element_size
 
 CTX = Context(user="ada", now_ms=1_700_000_000_000)
@@ -302,3 +302,39 @@ def test_each_op_needs_its_role(role: str, op: BoardOp, allowed: bool) -> None:
         error = rejected(state, op, ctx=ctx)
         assert error.code == "forbidden"
         assert error.details["required_role"] in ("commenter", "editor")
+
+
+def test_effects_name_every_put_and_cascaded_removal_and_board_change() -> None:
+    board = apply_batch(
+        BoardState(title="t"),
+        [
+            Create(element=Stage(id="s")),
+            Create(element=Node(id="a", stage="s")),
+            Create(element=Node(id="b")),
+            Create(element=Edge(id="ab", source="a", target="b")),
+            Create(element=Comment(id="c", text="hi", target="a")),
+        ],
+        CTX,
+    )
+    ops = [Delete(id="a"), Delete(id="s"), UpdateBoard(title="New")]
+    state, effects = commit_batch(board, ops, CTX)
+    assert effects.removed == ["a", "ab", "c", "s"]
+    assert effects.put == [], "nothing left refers to what went"
+    assert effects.board is not None and effects.board.title == "New"
+    _, created = commit_batch(
+        state, [Create(element=Comment(id="d", text="x", author="spoof"))], CTX
+    )
+    assert (created.put[0].author, created.put[0].created_at) == (CTX.user, CTX.now_ms)
+    assert created.board is None
+
+
+def test_set_on_data_works_key_by_key_and_null_removes_a_key() -> None:
+    board = apply_batch(
+        BoardState(title="t"), [Create(element=Node(id="n", data={"a": 1, "b": 2}))], CTX
+    )
+    after = apply_batch(board, [Update(id="n", set={"data": {"b": 3, "c": 4}})], CTX)
+    assert after.elements["n"].data == {"a": 1, "b": 3, "c": 4}
+    after = apply_batch(after, [Update(id="n", set={"data": {"a": None}})], CTX)
+    assert after.elements["n"].data == {"b": 3, "c": 4}
+    cleared = apply_batch(after, [Update(id="n", unset=("data",))], CTX)
+    assert cleared.elements["n"].data == {}

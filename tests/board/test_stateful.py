@@ -7,7 +7,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from schemas.board import Edge, Node, Stage
 from schemas.ops import BoardOp, Create, Delete, Move, Reorder, Update
-from server.board import BoardState, Context, Limits, Rejected, apply_batch
+from server.board import (
+    BoardState,
+    Context,
+    Limits,
+    Rejected,
+    apply_batch,
+    apply_effects,
+    commit_batch,
+)
 from server.board.apply import element_size
 
 IDS = st.sampled_from([f"e{i}" for i in range(6)])
@@ -40,6 +48,12 @@ class BoardModel(RuleBasedStateMachine):
             return
         assert expect_ok, f"model rejects {op}"
         assert msgspec.json.encode(apply_batch(self.state, [op], CTX)) == msgspec.json.encode(after)
+        _, effects = commit_batch(self.state, [op], CTX)
+        assert not {e.id for e in effects.put} & set(effects.removed), (
+            "put and removed are disjoint"
+        )
+        followed = apply_effects(self.state, effects)
+        assert msgspec.json.encode(followed) == msgspec.json.encode(after), "effects alone converge"
         self.state = after
 
     @rule(node_id=IDS)

@@ -69,7 +69,8 @@ async def test_a_committed_submission_can_be_found_by_its_client_and_op_id(store
     assert await store.append(
         "b", [entry(1, client="c", client_op_id=7), entry(2, client="d", client_op_id=7)]
     )
-    assert await store.find_submission("b", "d", 7) == 2
+    found = await store.find_submission("b", "d", 7)
+    assert found is not None and (found.seq, found.client_id) == (2, "d")
     assert await store.find_submission("b", "c", 8) is None
     assert await store.find_submission("other", "c", 7) is None
 
@@ -123,3 +124,12 @@ async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
         await store.save_snapshot("b1", cached_seq, blob_of(stale), now_ms=0)
         loaded = await Room.load(await store.get_board("b1") or plain_record(), store, Settings())
         assert (loaded.seq, msgspec.json.encode(loaded.state)) == (30, msgspec.json.encode(full))
+
+
+async def test_a_range_of_the_log_can_be_read_page_by_page(store: Store) -> None:
+    for first in (1, 4, 7):  # three log documents of three entries each
+        assert await store.append("paged", [entry(s) for s in range(first, first + 3)])
+    page = await store.entries_after("paged", 2, upto=8, documents=2)
+    assert [e.seq for e in page] == [3, 4, 5, 6], "two documents, minus what is before 2"
+    rest = await store.entries_after("paged", 6, upto=8, documents=2)
+    assert [e.seq for e in rest] == [7, 8], "nothing past `upto`"

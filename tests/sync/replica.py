@@ -1,4 +1,5 @@
-"""A client that keeps a live replica of a board and records a Jepsen-style history.
+"""A client that keeps a live replica of a board (by the effects of each op) and records a
+Jepsen-style history.
 
 Every submission ends as ok (acked), fail (rejected) or stays info (the connection dropped
 before an answer). The checker then demands: nothing acked is missing from the log,
@@ -18,11 +19,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from schemas.board import AnyElement
-from schemas.ops import BoardOp
-from server.board import REPLAY_LIMITS, BoardState, Context, apply_batch
+from schemas.effects import Effects
+from server.board import BoardState, apply_effects
 from tests.wsclient import ws_url
 
-decode_ops = msgspec.json.Decoder(list[BoardOp]).decode
+decode_effects = msgspec.json.Decoder(Effects).decode
 decode_elements = msgspec.json.Decoder(list[AnyElement]).decode
 
 
@@ -106,9 +107,7 @@ class Replica:
         self.history.applied_seqs.append(message["seq"])
         if message["seq"] != self.seq + 1:
             return  # recorded; the checker fails on any gap or repeat
-        ops = decode_ops(json.dumps(message["ops"]))
-        context = Context(user=message["user"], now_ms=message["at"], limits=REPLAY_LIMITS)
-        self.state = apply_batch(self.state, ops, context)
+        self.state = apply_effects(self.state, decode_effects(json.dumps(message["effects"])))
         self.seq = message["seq"]
         self.progress.set()
 

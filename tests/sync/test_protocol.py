@@ -1,5 +1,7 @@
 """The websocket protocol end to end: real uvicorn, real websockets clients, real database."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,7 +36,7 @@ async def test_join_greets_with_protocol_seq_user_then_snapshot(
 ) -> None:
     client, welcome, snap = await joined(server, board_id, owner, client_id="tab-1")
     assert welcome == {
-        "type": "welcome", "protocol": 1, "board_id": board_id, "seq": 1,
+        "type": "welcome", "protocol": 2, "board_id": board_id, "seq": 1,
         "user": "ws-owner", "role": "owner", "client_id": "tab-1",
     }  # fmt: skip
     assert (snap["type"], snap["seq"], snap["reason"], snap["board"]["title"]) == (
@@ -144,8 +146,8 @@ async def test_a_rejected_submission_is_typed_and_the_connection_stays_usable(
         ('{"type": "launch"}', "invalid"),
         ('{"type": "submit", "client_op_id": "one", "ops": []}', "invalid"),
         (
-            '{"type": "submit", "client_op_id": 1, "ops": [{"op": "create", "element": {"kind": "node", "id": {"$gt": ""}}}]}',
-            "invalid",
+            '{"type": "submit", "client_op_id": 9, "ops": [{"op": "create", "element": {"kind": "node", "id": {"$gt": ""}}}]}',
+            "reject:invalid",
         ),
         (
             '{"type": "submit", "client_op_id": 1, "ops": [{"op": "create", "element": {"kind": "node", "id": "n", "data": '
@@ -160,8 +162,13 @@ async def test_malformed_messages_get_a_typed_error_and_change_nothing(
     before = await snapshot(server, owner, board_id)
     client, _, _ = await joined(server, board_id, owner)
     await client.connection.send(frame)
-    error = await client.next("error")
+    kind, _, code = code.rpartition(":")
+    error = await client.next(kind or "error")
     assert error["code"] == code
+    if kind == "reject":
+        assert error["client_op_id"] == 9, (
+            "a readable client_op_id is answered, so it can be dropped"
+        )
     assert (await client.submit(1, node("after")))["type"] == "ack", "the connection stays usable"
     after = await snapshot(server, owner, board_id)
     assert after["seq"] == before["seq"] + 1
@@ -202,3 +209,53 @@ async def test_operators_in_values_are_stored_as_plain_data(
     (element,) = (await snapshot(server, owner, board_id))["elements"]
     assert (element["label"], element["data"]) == ('{"$ne": null}', data)
     await client.close()
+
+
+@pytest.mark.parametrize("since", ["abc", "-1", "1.5", "9" * 20])
+async def test_a_since_that_is_not_a_seq_is_a_typed_error_not_a_fresh_join(
+    server: RunningServer, owner: str, board_id: str, since: str
+) -> None:
+    client = await Client.open(server.url, board_id, owner, since=since)
+    error = await client.next()
+    assert (error["type"], error["code"], error["details"]["path"]) == (
+        "error",
+        "invalid",
+        "$.since",
+    )
+    assert await client.closed() == 4400
+
+
+async def test_set_on_data_merges_key_by_key_for_everyone(
+    server: RunningServer, owner: str, board_id: str
+) -> None:
+    client, _, _ = await joined(server, board_id, owner)
+    await client.submit(1, node("d", data={"a": 1, "b": 2}))
+    await client.submit(2, {"op": "update", "id": "d", "set": {"data": {"b": None, "c": 3}}})
+    op = await client.next("op")
+    while op["client_op_id"] != 2:
+        op = await client.next("op")
+    assert op["effects"]["put"][0]["data"] == {"a": 1, "c": 3}
+    await client.close()
+
+
+async def test_a_lower_client_op_id_never_used_is_new_and_a_used_one_is_a_resend(
+    server: RunningServer, owner: str, board_id: str
+) -> None:
+    client, _, _ = await joined(server, board_id, owner, client_id="lower")
+    first = await client.submit(5, node("five"))
+    lower = await client.submit(3, node("three"))
+    assert (lower["type"], lower["duplicate"]) == ("ack", False), "3 was never used: new"
+    again = await client.submit(5, node("five"))
+    assert (again["type"], again["duplicate"], again["seq"]) == ("ack", True, first["seq"])
+    await client.close()
+
+
+def test_board_ids_are_documented_as_chosen_by_the_server_element_ids_by_the_client() -> None:
+    folder = Path(__file__).parent.parent.parent / "schemas" / "json"
+    board = json.loads((folder / "BoardInfo.json").read_text())
+    info = board["$defs"]["BoardInfo"]["properties"]["id"]
+    assert "server" in info["description"]
+    node = json.loads((folder / "Node.json").read_text())
+    assert "client" in node["$defs"]["Node"]["properties"]["id"]["description"]
+    create = json.loads((folder / "CreateBoard.json").read_text())
+    assert "id" not in create["$defs"]["CreateBoard"]["properties"], "no way to choose one"

@@ -5,32 +5,27 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from server.auth import hash_password
 from tests.harness import RunningServer, user_with_token
 from tests.sync.conftest import invite, new_board
-from tests.wsclient import Client, joined, ws_url
+from tests.wsclient import Client, joined
 
 
-async def handshake_status(server: RunningServer, board: str, **headers: str) -> int:
-    try:
-        async with connect(ws_url(server.url, board), additional_headers=headers, proxy=None):
-            return 101
-    except InvalidStatus as refused:
-        return refused.response.status_code
-
-
-async def test_foreign_origins_are_refused_at_the_handshake(quick: RunningServer) -> None:
+async def test_a_token_works_from_any_origin_because_it_is_not_ambient(
+    quick: RunningServer,
+) -> None:
     owner = await user_with_token(quick.accounts, "origin-owner")
     board = await new_board(quick, owner)
-    auth = {"Authorization": f"Bearer {owner}"}
-    assert await handshake_status(quick, board, Origin="https://evil.example", **auth) == 403
-    assert await handshake_status(quick, board, Origin="null", **auth) == 403
-    own = quick.url.replace("http://", "")
-    assert await handshake_status(quick, board, Origin=f"http://{own}", **auth) == 101
-    assert await handshake_status(quick, board, **auth) == 101
+    for origin in ("https://app.example", "null", None):
+        headers = {"Origin": origin} if origin else {}
+        client = await Client.open(quick.url, board, owner, headers=headers)
+        assert (await client.next())["type"] == "welcome", origin
+        await client.close()
+        first_frame = await Client.open(quick.url, board, headers=headers)
+        await first_frame.send({"type": "auth", "token": owner})
+        assert (await first_frame.next())["type"] == "welcome", origin
+        await first_frame.close()
 
 
 async def test_a_session_cookie_needs_an_allowed_origin(quick: RunningServer) -> None:
@@ -56,6 +51,9 @@ async def test_a_session_cookie_needs_an_allowed_origin(quick: RunningServer) ->
     assert await without_origin.closed() == 4401, (
         "no Origin: the cookie is not used; auth times out"
     )
+    foreign = {"Cookie": cookie, "Origin": "https://evil.example"}
+    hijack = await Client.open(quick.url, board, headers=foreign)
+    assert await hijack.closed() == 4401, "a foreign Origin's cookie is ignored (CSWSH)"
 
 
 @pytest.mark.parametrize("token", [None, "jb_0000000000000000_" + "x" * 43, "nonsense"])

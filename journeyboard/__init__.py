@@ -1,0 +1,1 @@
+"""The `journeyboard` program: one command line over the server and the SDK."""

@@ -1,0 +1,7 @@
+"""`python -m journeyboard`, the same as the `journeyboard` command."""
+
+import sys
+
+from journeyboard.cli import main
+
+sys.exit(main())

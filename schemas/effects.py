@@ -1,0 +1,32 @@
+"""Effects: what a committed batch did to a board, as any client can apply it without our core.
+
+A client that knows only "delete by id, put by id, set the board's fields" converges on the
+server's board by applying each batch's effects in seq order: remove `removed`, put `put`,
+then set `board` when it is not null.
+"""
+
+from msgspec import Struct
+
+from schemas.board import AnyElement
+
+
+class BoardFields(Struct, frozen=True, kw_only=True):
+    """The board's own editable fields after a batch that changed any of them."""
+
+    title: str
+    description: str
+    tags: list[str]
+
+
+class Effects(Struct, frozen=True, kw_only=True):
+    """The committed result of one batch.
+
+    `put`: every element the batch created or changed, in full and as stored (server-stamped
+    fields such as a comment's author and computed order keys included). `removed`: the id of
+    every element present before and absent after (cascades included). The two are disjoint.
+    `board`: the board's title, description and tags after the batch, or null if unchanged.
+    """
+
+    put: list[AnyElement] = []
+    removed: list[str] = []
+    board: BoardFields | None = None

@@ -143,7 +143,8 @@ class _Elements(Mapping[str, AnyElement]):
         return merged
 
     def effects(self) -> tuple[list[AnyElement], list[str]]:
-        put = [e for i, e in self.changed.items() if self.base.get(i) != e]
+        # Identity, not equality: 0.0 == -0.0, yet the two encode (and size) differently.
+        put = [e for i, e in self.changed.items() if self.base.get(i) is not e]
         return put, sorted(self.removed)
 
 

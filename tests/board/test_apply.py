@@ -338,3 +338,11 @@ def test_set_on_data_works_key_by_key_and_null_removes_a_key() -> None:
     assert after.elements["n"].data == {"b": 3, "c": 4}
     cleared = apply_batch(after, [Update(id="n", unset=("data",))], CTX)
     assert cleared.elements["n"].data == {}
+
+
+def test_a_change_that_compares_equal_but_encodes_differently_is_in_the_effects() -> None:
+    state = apply_batch(BoardState(title="t"), [Create(element=Stage(id="s"))], CTX)
+    after, effects = commit_batch(state, [Move(id="s", x=-0.0, y=0.0)], CTX)
+    assert [msgspec.json.encode(e) for e in effects.put] == [
+        msgspec.json.encode(after.elements["s"])
+    ]

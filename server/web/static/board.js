@@ -24,6 +24,8 @@ const indicator = h("span", { id: "connection", class: "status connecting", text
 const title = h("h1", { id: "board-title" });
 const roster = h("ul", { id: "roster" });
 const svg = s("svg", { id: "canvas", tabindex: 0, "aria-label": "board canvas" });
+const overlay = s("svg", { id: "drag-layer", "aria-hidden": "true" });
+const canvasBox = h("div", { class: "canvas-box" }, svg, overlay);
 const panel = { details: h("div", { id: "details" }), insight: h("div", { id: "insight" }),
   team: h("div", { id: "team" }), export: h("div", { id: "export" }) };
 const stakeholderView = h("div", { id: "stakeholder-view", hidden: true });
@@ -64,7 +66,7 @@ function sendPresence(change) {
   }, 50);
 }
 
-const flowchart = new Flowchart(svg, replica, intents, canEdit);
+const flowchart = new Flowchart(svg, overlay, replica, intents, canEdit);
 const grid = new Grid(flowchart.layers.grid, flowchart.layers.emotion, replica, intents, canEdit);
 const details = new Details(panel.details, replica, intents, role);
 const presence = new Presence(flowchart.layers.cursors, roster, me, (map) => flowchart.setRemoteSelections(map));
@@ -218,7 +220,7 @@ function zoomBy(factor) {
 
 function showView(stakeholders) {
   stakeholderView.hidden = !stakeholders;
-  svg.classList.toggle("hidden", stakeholders);
+  canvasBox.hidden = stakeholders;
   for (const [i, tab] of document.querySelectorAll(".view-tab").entries()) tab.classList.toggle("active", (i === 1) === stakeholders);
   if (stakeholders) renderStakeholders(stakeholderView, boardId).catch((e) => toast(e.message, "error"));
 }
@@ -254,7 +256,7 @@ function keyboard(event) {
 }
 
 window.jb = { replica, connection, flowchart, intents, sent: [], snapshots: 0, lastRender: null };
-document.body.append(toolbar(), h("main", { class: "board-main" }, svg, stakeholderView, sidePanel()));
+document.body.append(toolbar(), h("main", { class: "board-main" }, canvasBox, stakeholderView, sidePanel()));
 document.addEventListener("keydown", keyboard);
 window.addEventListener("offline", () => connection.pause());
 window.addEventListener("online", () => connection.resume());

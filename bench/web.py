@@ -134,7 +134,7 @@ async def main() -> None:
                     server.url, admin, seed(admin, size), page
                 )
             await browser.close()
-    print(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2), flush=True)  # before the server's shutdown
 
 
 if __name__ == "__main__":

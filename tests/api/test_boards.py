@@ -246,6 +246,12 @@ async def test_the_list_gives_my_role_on_each_board(
         shared["id"]: "commenter",
         theirs["id"]: "owner",
     }
-    as_admin = (await http.get("/api/boards", params={"tag": "roles"})).json()["items"]
-    assert {b["id"] for b in as_admin} >= {mine["id"], shared["id"], theirs["id"]}
-    assert {b["role"] for b in as_admin} == {"owner"}
+    mine_listed = (await http.get("/api/boards", params={"tag": "roles"})).json()["items"]
+    assert {b["id"]: b["role"] for b in mine_listed} == {
+        board["id"]: "owner" for board in (mine, shared, hidden)
+    }
+    admin = await user_with_token(server.accounts, f"a{secrets.token_hex(3)}", admin=True)
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(admin)) as anyone:
+        listed = (await anyone.get("/api/boards", params={"tag": "roles"})).json()["items"]
+    assert {b["id"] for b in listed} >= {mine["id"], shared["id"], theirs["id"]}
+    assert {b["role"] for b in listed} == {"owner"}, "an admin is owner of every board"

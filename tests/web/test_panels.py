@@ -1,5 +1,6 @@
 """The side panels and views in a real browser: team, exports, stakeholders, comments."""
 
+import asyncio
 import csv
 import io
 import json
@@ -20,7 +21,7 @@ async def downloaded(b: Browser, button: str) -> str:
         await b.page.locator("#export button", has_text=button).click()
     download = await info.value
     path = await download.path()
-    return Path(path).read_text(encoding="utf-8")
+    return await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
 
 
 async def member_status(server: RunningServer, board: str, user: str) -> tuple[int, int]:
@@ -53,7 +54,9 @@ async def test_an_owner_invites_a_teammate_changes_their_role_and_removes_them(
     assert await member_status(server, board, ben) == (200, 403)
 
     await role.select_option("editor")
-    await a.until(f"document.querySelector(\"select[aria-label='role of {ben}']\")?.value === 'editor'")
+    await a.until(
+        f"document.querySelector(\"select[aria-label='role of {ben}']\")?.value === 'editor'"
+    )
     assert await server.accounts.role(board, ben) == "editor"
     assert await member_status(server, board, ben) == (200, 200)
 

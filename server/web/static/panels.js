@@ -96,25 +96,32 @@ export class InsightPanel {
 export class TeamPanel {
   constructor(root, boardId, role, admin) {
     Object.assign(this, { root, boardId, role, admin });
+    this.list = h("ul", { class: "members" });
+    this.invite = this.inviteForm();
+    this.root.replaceChildren(h("h4", { text: "Members" }), this.list, this.invite, admin ? this.userForm() : null);
+    this.asked = 0; // answers to older requests are dropped, whatever order they arrive in
   }
 
+  /** Redraw the member list only: the forms keep what is being typed in them. */
   async refresh() {
+    const ticket = ++this.asked;
     const { items } = await api("GET", `/api/boards/${this.boardId}/members`);
+    if (ticket !== this.asked) return;
     const owner = this.role === "owner";
-    const rows = items.map((m) => h("li", { class: "member", "data-user": m.user }, h("span", { text: m.user }),
+    this.invite.hidden = !owner;
+    this.list.replaceChildren(...items.map((m) => h("li", { class: "member", "data-user": m.user }, h("span", { text: m.user }),
       owner ? h("select", { "aria-label": `role of ${m.user}`, onchange: (e) => this.setRole(m.user, e.target.value) },
         ...ROLES.map((r) => h("option", { value: r, text: r, selected: r === m.role }))) : h("span", { class: "muted", text: ` ${m.role}` }),
-      owner ? h("button", { class: "small", text: "Remove", onclick: () => this.remove(m.user) }) : null));
-    const parts = [h("h4", { text: "Members" }), h("ul", { class: "members" }, ...rows)];
-    if (owner) parts.push(this.inviteForm());
-    if (this.admin) parts.push(this.userForm());
-    this.root.replaceChildren(...parts);
+      owner ? h("button", { class: "small", text: "Remove", onclick: () => this.remove(m.user) }) : null)));
   }
 
   inviteForm() {
     const name = h("input", { "aria-label": "invite user", placeholder: "user name" });
     const role = h("select", { "aria-label": "invite role" }, ...ROLES.map((r) => h("option", { value: r, text: r, selected: r === "editor" })));
-    return h("form", { class: "invite", onsubmit: (e) => { e.preventDefault(); this.setRole(name.value.trim(), role.value); } },
+    return h("form", { class: "invite", hidden: true, onsubmit: (e) => {
+      e.preventDefault();
+      if (name.value.trim()) this.setRole(name.value.trim(), role.value).then(() => { name.value = ""; });
+    } },
       h("h4", { text: "Invite" }), name, role, h("button", { text: "Invite" }));
   }
 

@@ -52,6 +52,7 @@ const intents = {
   cursor(at) {
     sendPresence({ cursor: at });
   },
+  refreshDetails: () => details.render(),
   newId: (prefix) => `${prefix}-${clientId.slice(4, 12)}-${Date.now().toString(36)}${(idCount++).toString(36)}`,
 };
 
@@ -67,8 +68,9 @@ function sendPresence(change) {
 }
 
 const flowchart = new Flowchart(svg, overlay, replica, intents, canEdit);
-const grid = new Grid(flowchart.layers.grid, flowchart.layers.emotion, replica, intents, canEdit);
-const details = new Details(panel.details, replica, intents, role);
+const grid = new Grid(flowchart.layers.grid, flowchart.layers.emotion, replica, intents, canEdit,
+  flowchart.lifted, (event) => flowchart.toWorld(event));
+const details = new Details(panel.details, replica, intents, role, me);
 const presence = new Presence(flowchart.layers.cursors, roster, me, (map) => flowchart.setRemoteSelections(map));
 const insight = new InsightPanel(panel.insight, boardId, (paths) => flowchart.setTraffic(trafficOf(paths)));
 const team = new TeamPanel(panel.team, boardId, role, admin);
@@ -186,7 +188,7 @@ replica.subscribe((ids, boardChanged) => {
   flowchart.render(ids);
   if (structural) grid.render();
   if (boardChanged || ids === null) title.textContent = replica.boardView().title || "Untitled";
-  details.render();
+  details.render(ids);
   window.jb.lastRender = { ms: performance.now() - t0, at: performance.now(), seq: replica.seq };
 });
 

@@ -1,5 +1,6 @@
 // The side panel: details and comments of the selection, journey insight, the team.
 import { api } from "./api.js";
+import { Comments } from "./comments.js";
 import { h, toast } from "./dom.js";
 
 const NODE_TYPES = ["step", "touchpoint", "decision", "moment_of_truth", "pain_point", "opportunity", "start", "end", "note"];
@@ -7,9 +8,10 @@ const CHANNELS = ["", "web", "app", "email", "phone", "chat", "store", "social",
 const ROLES = ["viewer", "commenter", "editor", "owner"];
 
 export class Details {
-  constructor(root, replica, intents, role) {
+  constructor(root, replica, intents, role, me) {
     Object.assign(this, { root, replica, intents, role });
     this.selected = [];
+    this.thread = new Comments(replica, intents, me, () => this.role);
   }
 
   select(ids) {
@@ -17,7 +19,10 @@ export class Details {
     this.render();
   }
 
-  render() {
+  /** Redraw, unless `ids` (what the replica says changed) touch neither the selection nor a comment. */
+  render(ids = null) {
+    const relevant = (id) => id === this.selected[0] || ["comment", undefined].includes(this.replica.get(id)?.kind);
+    if (ids && ![...ids].some(relevant)) return;
     const element = this.replica.get(this.selected[0]);
     if (!element) {
       this.root.replaceChildren(h("p", { class: "hint", text: "Select a node or edge to see its details and comments." }));
@@ -30,7 +35,7 @@ export class Details {
         this.choice("Channel", element.channel || "", CHANNELS, edit, (c) => ({ channel: c || null })));
     }
     if (edit) fields.push(h("button", { class: "danger edit-only", onclick: () => this.intents.remove(element.id), text: "Delete" }));
-    this.root.replaceChildren(...fields, this.comments(element));
+    this.root.replaceChildren(...fields, this.thread.render(element));
   }
 
   choice(label, value, options, enabled, changes) {
@@ -38,21 +43,6 @@ export class Details {
       this.intents.submit([{ op: "update", id: this.selected[0], set: changes(select.value) }]) },
     ...options.map((o) => h("option", { value: o, text: o.replace(/_/g, " ") || "—", selected: o === value })));
     return h("label", { class: "field" }, h("span", { text: label }), select);
-  }
-
-  comments(element) {
-    const thread = this.replica.elements("comment").filter((c) => c.target === element.id)
-      .sort((a, b) => a.created_at - b.created_at);
-    const items = thread.map((c) => h("li", { class: "comment" },
-      h("strong", { text: c.author || "…" }), h("span", { text: ` ${c.text}` })));
-    const box = h("textarea", { "aria-label": "comment", rows: 2, placeholder: "Comment…", maxlength: 10000 });
-    const canComment = this.role !== "viewer";
-    return h("section", { class: "comments" }, h("h4", { text: "Comments" }), h("ul", {}, ...items),
-      canComment ? h("div", { class: "comment-form" }, box, h("button", { text: "Comment", onclick: () => {
-        if (!box.value.trim()) return;
-        this.intents.submit([{ op: "create", element: { kind: "comment", id: this.intents.newId("c"), text: box.value, target: element.id } }]);
-        box.value = "";
-      } })) : null);
   }
 }
 

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from schemas.auth import Role
 from schemas.board import AnyElement, Tags, Text
 from schemas.effects import Effects
 from schemas.ops import BoardOp
@@ -75,10 +76,16 @@ class BoardInfo(Struct, kw_only=True):
     updated_at: int
 
 
+class BoardListItem(BoardInfo, kw_only=True):
+    """A board in your list, with your role on it (an admin is owner of every board)."""
+
+    role: Role
+
+
 class BoardPage(Struct, kw_only=True):
     """One page of boards; pass `next_cursor` as `cursor` for the next one."""
 
-    items: list[BoardInfo]
+    items: list[BoardListItem]
     next_cursor: str | None = None
 
 

@@ -30,6 +30,7 @@ PUBLIC: dict[str, Any] = {
     "OpsRequest": api.OpsRequest,
     "OpsResult": api.OpsResult,
     "BoardInfo": api.BoardInfo,
+    "BoardListItem": api.BoardListItem,
     "BoardPage": api.BoardPage,
     "Snapshot": api.Snapshot,
     "ErrorResponse": errors.ErrorResponse,

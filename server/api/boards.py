@@ -8,7 +8,15 @@ from msgspec import Meta, Struct
 from starlette.requests import Request
 from starlette.responses import Response
 
-from schemas.api import BoardInfo, BoardPage, CreateBoard, OpsRequest, OpsResult, Snapshot
+from schemas.api import (
+    BoardInfo,
+    BoardListItem,
+    BoardPage,
+    CreateBoard,
+    OpsRequest,
+    OpsResult,
+    Snapshot,
+)
 from schemas.auth import Role
 from schemas.board import AnyElement, Id, Tag
 from schemas.ops import BoardChanges, BoardOp, Create, Delete, ElementChanges, Update, UpdateBoard
@@ -81,12 +89,22 @@ async def list_boards(request: Request) -> Response:
     who = await principal(request)
     query = convert(dict(request.query_params), ListQuery)
     limit = min(query.limit, services(request).settings.max_page_size)
-    member_of = None if who.admin else await services(request).accounts.boards_of(who.name)
+    roles = await services(request).accounts.roles_of(who.name)
     records = await services(request).store.list_boards(
-        tag=query.tag, search=query.q, before=query.cursor, limit=limit + 1, among=member_of
+        tag=query.tag,
+        search=query.q,
+        before=query.cursor,
+        limit=limit + 1,
+        among=None if who.admin else list(roles),
     )
     more = len(records) > limit
-    items = [board_info(r) for r in records[:limit]]
+    items = [
+        BoardListItem(
+            **msgspec.structs.asdict(board_info(r)),
+            role="owner" if who.admin else roles[r.id],
+        )
+        for r in records[:limit]
+    ]
     return json_response(BoardPage(items=items, next_cursor=items[-1].id if more else None))
 
 

@@ -125,8 +125,12 @@ class Accounts:
             async for d in self.members.find({"board": board_id}).sort("user", 1)
         ]
 
-    async def boards_of(self, user: str) -> list[str]:
-        return [d["board"] async for d in self.members.find({"user": user}, {"board": 1})]
+    async def roles_of(self, user: str) -> dict[str, Role]:
+        """Board id -> this user's role, for every board they are a member of."""
+        return {
+            d["board"]: d["role"]
+            async for d in self.members.find({"user": user}, {"board": 1, "role": 1})
+        }
 
     async def set_role(self, board_id: str, user: str, role: Role) -> None:
         await self.members.update_one(

@@ -1,11 +1,13 @@
 """The board REST API over a real uvicorn and database."""
 
+import secrets
 from typing import Any
 
 import httpx
 import pytest
 
 from server.board.templates import JOURNEY_STAGES
+from tests.harness import RunningServer, bearer, user_with_token
 
 
 async def create(http: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
@@ -233,3 +235,32 @@ async def test_edge_to_a_missing_node_is_unprocessable(
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "missing_reference"
+
+
+async def test_the_list_gives_my_role_on_each_board(
+    http: httpx.AsyncClient, server: RunningServer
+) -> None:
+    mine, shared, hidden = [await create(http, tags=["roles"]) for _ in range(3)]
+    me = f"r{secrets.token_hex(3)}"
+    token = await user_with_token(server.accounts, me)
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as member:
+        await server.accounts.set_role(shared["id"], me, "commenter")
+        await server.accounts.set_role(hidden["id"], me, "viewer")
+        await server.accounts.remove_member(hidden["id"], me)
+        theirs = (
+            await member.post("/api/boards", json={"title": "Theirs", "tags": ["roles"]})
+        ).json()
+        listed = (await member.get("/api/boards", params={"tag": "roles"})).json()["items"]
+    assert {b["id"]: b["role"] for b in listed} == {
+        shared["id"]: "commenter",
+        theirs["id"]: "owner",
+    }
+    mine_listed = (await http.get("/api/boards", params={"tag": "roles"})).json()["items"]
+    assert {b["id"]: b["role"] for b in mine_listed} == {
+        board["id"]: "owner" for board in (mine, shared, hidden)
+    }
+    admin = await user_with_token(server.accounts, f"a{secrets.token_hex(3)}", admin=True)
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(admin)) as anyone:
+        listed = (await anyone.get("/api/boards", params={"tag": "roles"})).json()["items"]
+    assert {b["id"] for b in listed} >= {mine["id"], shared["id"], theirs["id"]}
+    assert {b["role"] for b in listed} == {"owner"}, "an admin is owner of every board"

@@ -24,6 +24,8 @@ const indicator = h("span", { id: "connection", class: "status connecting", text
 const title = h("h1", { id: "board-title" });
 const roster = h("ul", { id: "roster" });
 const svg = s("svg", { id: "canvas", tabindex: 0, "aria-label": "board canvas" });
+const overlay = s("svg", { id: "drag-layer", "aria-hidden": "true" });
+const canvasBox = h("div", { class: "canvas-box" }, svg, overlay);
 const panel = { details: h("div", { id: "details" }), insight: h("div", { id: "insight" }),
   team: h("div", { id: "team" }), export: h("div", { id: "export" }) };
 const stakeholderView = h("div", { id: "stakeholder-view", hidden: true });
@@ -50,6 +52,7 @@ const intents = {
   cursor(at) {
     sendPresence({ cursor: at });
   },
+  refreshDetails: () => details.render(),
   newId: (prefix) => `${prefix}-${clientId.slice(4, 12)}-${Date.now().toString(36)}${(idCount++).toString(36)}`,
 };
 
@@ -64,9 +67,10 @@ function sendPresence(change) {
   }, 50);
 }
 
-const flowchart = new Flowchart(svg, replica, intents, canEdit);
-const grid = new Grid(flowchart.layers.grid, flowchart.layers.emotion, replica, intents, canEdit);
-const details = new Details(panel.details, replica, intents, role);
+const flowchart = new Flowchart(svg, overlay, replica, intents, canEdit);
+const grid = new Grid(flowchart.layers.grid, flowchart.layers.emotion, replica, intents, canEdit,
+  flowchart.lifted, (event) => flowchart.toWorld(event));
+const details = new Details(panel.details, replica, intents, role, me);
 const presence = new Presence(flowchart.layers.cursors, roster, me, (map) => flowchart.setRemoteSelections(map));
 const insight = new InsightPanel(panel.insight, boardId, (paths) => flowchart.setTraffic(trafficOf(paths)));
 const team = new TeamPanel(panel.team, boardId, role, admin);
@@ -184,7 +188,7 @@ replica.subscribe((ids, boardChanged) => {
   flowchart.render(ids);
   if (structural) grid.render();
   if (boardChanged || ids === null) title.textContent = replica.boardView().title || "Untitled";
-  details.render();
+  details.render(ids);
   window.jb.lastRender = { ms: performance.now() - t0, at: performance.now(), seq: replica.seq };
 });
 
@@ -218,7 +222,7 @@ function zoomBy(factor) {
 
 function showView(stakeholders) {
   stakeholderView.hidden = !stakeholders;
-  svg.classList.toggle("hidden", stakeholders);
+  canvasBox.hidden = stakeholders;
   for (const [i, tab] of document.querySelectorAll(".view-tab").entries()) tab.classList.toggle("active", (i === 1) === stakeholders);
   if (stakeholders) renderStakeholders(stakeholderView, boardId).catch((e) => toast(e.message, "error"));
 }
@@ -254,7 +258,7 @@ function keyboard(event) {
 }
 
 window.jb = { replica, connection, flowchart, intents, sent: [], snapshots: 0, lastRender: null };
-document.body.append(toolbar(), h("main", { class: "board-main" }, svg, stakeholderView, sidePanel()));
+document.body.append(toolbar(), h("main", { class: "board-main" }, canvasBox, stakeholderView, sidePanel()));
 document.addEventListener("keydown", keyboard);
 window.addEventListener("offline", () => connection.pause());
 window.addEventListener("online", () => connection.resume());

@@ -8,9 +8,13 @@ const ICONS = { web: "🌐", app: "📱", email: "✉", phone: "☎", chat: "�
 const DIAMONDS = new Set(["decision", "moment_of_truth"]);
 
 export class Flowchart {
-  /** intents: {submit(ops), select(ids), newId(prefix)}; canEdit(): the role allows edits. */
-  constructor(svg, replica, intents, canEdit) {
-    Object.assign(this, { svg, replica, intents, canEdit });
+  /**
+   * svg: the board canvas; overlay: an empty <svg> stacked over it, where whatever is being
+   * dragged is drawn, so a drag repaints a few shapes instead of the whole board.
+   * intents: {submit(ops), select(ids), newId(prefix)}; canEdit(): the role allows edits.
+   */
+  constructor(svg, overlay, replica, intents, canEdit) {
+    Object.assign(this, { svg, overlay, replica, intents, canEdit });
     this.view = { x: 160, y: 20, k: 1 };
     this.world = s("g", { class: "world" });
     this.layers = {};
@@ -23,12 +27,15 @@ export class Flowchart {
       s("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }))),
       this.world,
     );
+    this.lifted = overlay.appendChild(s("g", { class: "world lifted" })); // dragged shapes
     this.shapes = new Map(); // element id -> <g>
     this.edgesOf = new Map(); // node id -> Set of edge ids
     this.selection = new Set();
     this.remoteSelected = new Map(); // element id -> colour
     this.traffic = null; // edge id -> customers, when paths are shown
     this.drag = null;
+    this.box = null; // the canvas's screen rectangle, kept until it is resized
+    this.pointer = null; // the latest pointer position, applied on the next animation frame
     this.bindGestures();
     this.applyTransform();
   }
@@ -60,7 +67,7 @@ export class Flowchart {
     this.shapes.get(id)?.remove();
     this.shapes.delete(id);
     if (!element) return;
-    const node = { type: "step", x: 0, y: 0, ...element }; // an optimistic create may omit defaults
+    const node = { type: "step", x: 0, y: 0, ...element, ...this.drag?.at?.get(id) }; // an optimistic create may omit defaults
     const classes = ["node", `type-${node.type}`];
     if (this.selection.has(id)) classes.push("selected");
     if (this.remoteSelected.has(id)) classes.push("remote-selected");
@@ -81,7 +88,7 @@ export class Flowchart {
     g.append(s("text", { class: "label", x: NODE_W / 2, y: NODE_H / 2 + 5, text: clip(node.label || node.id, 22) }));
     g.append(s("text", { class: "kind", x: NODE_W / 2, y: NODE_H - 6, text: node.type.replace(/_/g, " ") }));
     if (this.canEdit()) g.append(s("circle", { class: "port", cx: NODE_W, cy: NODE_H / 2, r: 6 }));
-    this.layers.nodes.append(g);
+    (this.isLifted(id) ? this.lifted : this.layers.nodes).append(g);
     this.shapes.set(id, g);
   }
 
@@ -106,7 +113,8 @@ export class Flowchart {
       "stroke-width": width === null ? undefined : width.toFixed(1) }));
     if (edge.label) g.append(s("text", { class: "edge-label", text: edge.label }));
     this.layoutEdge(g, a, b);
-    this.layers.edges.append(g);
+    if (this.isLifted(edge.source) || this.isLifted(edge.target)) this.lifted.prepend(g);
+    else this.layers.edges.append(g);
     this.shapes.set(id, g);
   }
 
@@ -148,11 +156,17 @@ export class Flowchart {
   // --- pan, zoom and fit ---------------------------------------------------------------
   applyTransform() {
     const { x, y, k } = this.view;
-    this.world.setAttribute("transform", `translate(${x},${y}) scale(${k})`);
+    for (const world of [this.world, this.lifted]) world.setAttribute("transform", `translate(${x},${y}) scale(${k})`);
+  }
+
+  /** The canvas's rectangle on screen; read once, not on every pointer move (a layout read). */
+  bounds() {
+    this.box ??= this.svg.getBoundingClientRect();
+    return this.box;
   }
 
   toWorld(event) {
-    const box = this.svg.getBoundingClientRect();
+    const box = this.bounds();
     return { x: (event.clientX - box.left - this.view.x) / this.view.k,
       y: (event.clientY - box.top - this.view.y) / this.view.k };
   }
@@ -185,11 +199,13 @@ export class Flowchart {
   bindGestures() {
     this.svg.addEventListener("wheel", (event) => {
       event.preventDefault();
-      const box = this.svg.getBoundingClientRect();
+      const box = this.bounds();
       this.zoom(Math.exp(-event.deltaY / 500), event.clientX - box.left, event.clientY - box.top);
     }, { passive: false });
     this.svg.addEventListener("pointerdown", (event) => this.pointerDown(event));
     this.svg.addEventListener("pointermove", (event) => this.pointerMove(event));
+    new ResizeObserver(() => { this.box = null; }).observe(this.svg);
+    window.addEventListener("resize", () => { this.box = null; });
     this.svg.addEventListener("pointerup", (event) => this.pointerUp(event));
     this.svg.addEventListener("dblclick", (event) => {
       const id = event.target.closest("[data-id]")?.dataset.id;
@@ -201,6 +217,7 @@ export class Flowchart {
     const target = event.target.closest("[data-id]");
     const id = target?.dataset.id;
     this.svg.setPointerCapture(event.pointerId);
+    this.pointer = null; // a move seen before the press is not part of this gesture
     const at = this.toWorld(event);
     if (id && event.target.classList.contains("port") && this.canEdit()) {
       this.drag = { mode: "connect", from: id, ids: new Set(), line: this.layers.edges.appendChild(
@@ -222,9 +239,24 @@ export class Flowchart {
     for (const n of nodes) this.drag.at.set(n, this.drag.start.get(n));
   }
 
+  /** Pointer moves only record where the pointer is; the next animation frame acts on it. */
   pointerMove(event) {
-    this.intents.cursor?.(this.toWorld(event));
+    this.pointer = { clientX: event.clientX, clientY: event.clientY };
+    if (this.frameQueued) return;
+    this.frameQueued = true;
+    requestAnimationFrame(() => {
+      this.frameQueued = false;
+      this.frame();
+    });
+  }
+
+  /** Once per frame at most: follow the latest pointer position, with no layout read. */
+  frame() {
+    const event = this.pointer;
+    this.pointer = null;
+    if (!event) return;
     const drag = this.drag;
+    if (drag?.mode !== "move") this.intents.cursor?.(this.toWorld(event)); // a drag shows its nodes instead
     if (!drag) return;
     if (drag.mode === "pan") {
       this.view.x = drag.view.x + event.clientX - drag.start.x;
@@ -242,6 +274,10 @@ export class Flowchart {
   /** Move the dragged nodes by (dx, dy) on screen only; the intent is sent on release. */
   dragTo(dx, dy) {
     const drag = this.drag;
+    if (!drag.moved) {
+      if (Math.abs(dx) + Math.abs(dy) < 2) return; // a click, not yet a drag
+      this.lift(drag);
+    }
     drag.moved = true;
     const edges = new Set();
     for (const id of drag.ids) {
@@ -258,8 +294,33 @@ export class Flowchart {
     }
   }
 
+  /** Take the dragged nodes and their edges off the board into the overlay, for the drag. */
+  lift(drag) {
+    for (const id of drag.ids) {
+      const node = this.shapes.get(id);
+      if (node) this.lifted.append(node);
+      for (const e of this.edgesOf.get(id) || []) {
+        const edge = this.shapes.get(e);
+        if (edge) this.lifted.prepend(edge);
+      }
+    }
+  }
+
+  /** Put lifted shapes back on the board (the move intent redraws them where they land). */
+  drop() {
+    for (const g of [...this.lifted.children]) {
+      (g.classList.contains("edge") ? this.layers.edges : this.layers.nodes).append(g);
+    }
+  }
+
+  isLifted(id) {
+    return Boolean(this.drag?.moved && this.drag.ids.has(id));
+  }
+
   pointerUp(event) {
+    if (this.pointer) this.frame(); // the last position counts, even within this frame
     const drag = this.drag;
+    if (drag?.moved) this.drop();
     this.drag = null;
     if (!drag) return;
     if (drag.mode === "move" && drag.moved) {

@@ -1,11 +1,13 @@
 // Stages as columns and lanes as rows behind the flowchart, with the emotion curve drawn
-// in the lane whose role is "emotions". Reordering sends `reorder` intents.
+// in the lane whose role is "emotions". Reordering (drag a header, or its ◀▶▲▼ buttons for
+// the keyboard) sends `reorder` intents.
 import { s } from "./dom.js";
 import { COL_W, HEAD, ROW_H, SIDE } from "./geometry.js";
 
 export class Grid {
-  constructor(layer, emotionLayer, replica, intents, canEdit) {
-    Object.assign(this, { layer, emotionLayer, replica, intents, canEdit });
+  /** overlay: where the drop marker is drawn while a header is dragged; toWorld(event): board coordinates. */
+  constructor(layer, emotionLayer, replica, intents, canEdit, overlay, toWorld) {
+    Object.assign(this, { layer, emotionLayer, replica, intents, canEdit, overlay, toWorld });
     this.emotion = new Map(); // stage id -> Score
   }
 
@@ -16,8 +18,12 @@ export class Grid {
     const height = HEAD + Math.max(1, lanes.length) * ROW_H;
     const parts = [];
     stages.forEach((stage, i) => {
-      parts.push(s("rect", { class: `stage-col ${i % 2 ? "odd" : ""}`, x: i * COL_W, y: 0, width: COL_W, height }),
-        s("text", { class: "stage-label", "data-stage": stage.id, x: i * COL_W + 12, y: 30, text: stage.label || stage.id }));
+      parts.push(s("rect", { class: `stage-col ${i % 2 ? "odd" : ""}`, x: i * COL_W, y: 0, width: COL_W, height }));
+      if (this.canEdit()) {
+        parts.push(s("rect", { class: "stage-head", "data-stage": stage.id, x: i * COL_W, y: 0, width: COL_W - 64, height: HEAD,
+          onpointerdown: (event) => this.startReorder(event, stages, i, true) }));
+      }
+      parts.push(s("text", { class: "stage-label", "data-stage": stage.id, x: i * COL_W + 12, y: 30, text: stage.label || stage.id }));
       if (this.canEdit()) {
         parts.push(this.button("◀", i * COL_W + COL_W - 56, 28, "Move stage left", () => this.move(stages, i, -1)),
           this.button("▶", i * COL_W + COL_W - 28, 28, "Move stage right", () => this.move(stages, i, 1)));
@@ -25,8 +31,12 @@ export class Grid {
     });
     lanes.forEach((lane, j) => {
       const y = HEAD + j * ROW_H;
-      parts.push(s("rect", { class: `lane-row role-${lane.role}`, x: -SIDE, y, width: width + SIDE, height: ROW_H }),
-        s("text", { class: "lane-label", "data-lane": lane.id, x: -SIDE + 10, y: y + 24, text: lane.label || lane.id }));
+      parts.push(s("rect", { class: `lane-row role-${lane.role}`, x: -SIDE, y, width: width + SIDE, height: ROW_H }));
+      if (this.canEdit()) {
+        parts.push(s("rect", { class: "lane-head", "data-lane": lane.id, x: -SIDE, y, width: SIDE, height: ROW_H,
+          onpointerdown: (event) => this.startReorder(event, lanes, j, false) }));
+      }
+      parts.push(s("text", { class: "lane-label", "data-lane": lane.id, x: -SIDE + 10, y: y + 24, text: lane.label || lane.id }));
       if (this.canEdit()) {
         parts.push(this.button("▲", -SIDE + 16, y + 50, "Move lane up", () => this.move(lanes, j, -1)),
           this.button("▼", -SIDE + 44, y + 50, "Move lane down", () => this.move(lanes, j, 1)));
@@ -45,9 +55,46 @@ export class Grid {
   move(items, i, step) {
     const j = i + step;
     if (j < 0 || j >= items.length) return;
-    const rest = items.filter((_, k) => k !== i);
-    const after = j === 0 ? null : rest[j - 1].id;
-    this.intents.submit([{ op: "reorder", id: items[i].id, after }]);
+    this.moveTo(items, i, step < 0 ? j : j + 1);
+  }
+
+  /** Reorder intent: put item i in the gap before item `gap` (items.length: last). */
+  moveTo(items, i, gap) {
+    if (gap === i || gap === i + 1) return; // where it already is
+    this.intents.submit([{ op: "reorder", id: items[i].id, after: gap === 0 ? null : items[gap - 1].id }]);
+  }
+
+  /** Drag a stage (columns) or lane (rows) header; a line shows the gap it will drop into. */
+  startReorder(event, items, i, columns) {
+    event.stopPropagation(); // not a pan of the board
+    const head = event.currentTarget;
+    head.setPointerCapture(event.pointerId);
+    const size = columns ? COL_W : ROW_H, start = columns ? 0 : HEAD;
+    const span = columns ? HEAD + Math.max(1, this.replica.ordered("lane").length) * ROW_H
+      : SIDE + Math.max(1, this.replica.ordered("stage").length) * COL_W;
+    const ghost = s("rect", { class: "reorder-ghost", x: columns ? i * COL_W : -SIDE, y: columns ? 0 : HEAD + i * ROW_H,
+      width: columns ? COL_W : span, height: columns ? span : ROW_H });
+    const mark = s("line", { class: "reorder-mark" });
+    this.overlay.append(ghost, mark);
+    let gap = i;
+    const follow = (e) => {
+      const p = this.toWorld(e);
+      gap = Math.max(0, Math.min(items.length, Math.round(((columns ? p.x : p.y) - start) / size)));
+      const at = start + gap * size;
+      const ends = columns ? { x1: at, x2: at, y1: 0, y2: span } : { x1: -SIDE, x2: span - SIDE, y1: at, y2: at };
+      for (const [key, value] of Object.entries(ends)) mark.setAttribute(key, value);
+    };
+    const end = (e) => {
+      head.removeEventListener("pointermove", follow);
+      head.removeEventListener("pointerup", end);
+      head.removeEventListener("pointercancel", end);
+      ghost.remove();
+      mark.remove();
+      if (e.type === "pointerup") this.moveTo(items, i, gap);
+    };
+    head.addEventListener("pointermove", follow);
+    head.addEventListener("pointerup", end);
+    head.addEventListener("pointercancel", end);
   }
 
   /** Merge scores by stage id (from the REST curve or a live `insight` message) and redraw. */

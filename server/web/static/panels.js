@@ -1,5 +1,6 @@
 // The side panel: details and comments of the selection, journey insight, the team.
 import { api } from "./api.js";
+import { Comments } from "./comments.js";
 import { h, toast } from "./dom.js";
 
 const NODE_TYPES = ["step", "touchpoint", "decision", "moment_of_truth", "pain_point", "opportunity", "start", "end", "note"];
@@ -7,9 +8,10 @@ const CHANNELS = ["", "web", "app", "email", "phone", "chat", "store", "social",
 const ROLES = ["viewer", "commenter", "editor", "owner"];
 
 export class Details {
-  constructor(root, replica, intents, role) {
+  constructor(root, replica, intents, role, me) {
     Object.assign(this, { root, replica, intents, role });
     this.selected = [];
+    this.thread = new Comments(replica, intents, me, () => this.role);
   }
 
   select(ids) {
@@ -17,7 +19,10 @@ export class Details {
     this.render();
   }
 
-  render() {
+  /** Redraw, unless `ids` (what the replica says changed) touch neither the selection nor a comment. */
+  render(ids = null) {
+    const relevant = (id) => id === this.selected[0] || ["comment", undefined].includes(this.replica.get(id)?.kind);
+    if (ids && ![...ids].some(relevant)) return;
     const element = this.replica.get(this.selected[0]);
     if (!element) {
       this.root.replaceChildren(h("p", { class: "hint", text: "Select a node or edge to see its details and comments." }));
@@ -30,7 +35,7 @@ export class Details {
         this.choice("Channel", element.channel || "", CHANNELS, edit, (c) => ({ channel: c || null })));
     }
     if (edit) fields.push(h("button", { class: "danger edit-only", onclick: () => this.intents.remove(element.id), text: "Delete" }));
-    this.root.replaceChildren(...fields, this.comments(element));
+    this.root.replaceChildren(...fields, this.thread.render(element));
   }
 
   choice(label, value, options, enabled, changes) {
@@ -38,21 +43,6 @@ export class Details {
       this.intents.submit([{ op: "update", id: this.selected[0], set: changes(select.value) }]) },
     ...options.map((o) => h("option", { value: o, text: o.replace(/_/g, " ") || "—", selected: o === value })));
     return h("label", { class: "field" }, h("span", { text: label }), select);
-  }
-
-  comments(element) {
-    const thread = this.replica.elements("comment").filter((c) => c.target === element.id)
-      .sort((a, b) => a.created_at - b.created_at);
-    const items = thread.map((c) => h("li", { class: "comment" },
-      h("strong", { text: c.author || "…" }), h("span", { text: ` ${c.text}` })));
-    const box = h("textarea", { "aria-label": "comment", rows: 2, placeholder: "Comment…", maxlength: 10000 });
-    const canComment = this.role !== "viewer";
-    return h("section", { class: "comments" }, h("h4", { text: "Comments" }), h("ul", {}, ...items),
-      canComment ? h("div", { class: "comment-form" }, box, h("button", { text: "Comment", onclick: () => {
-        if (!box.value.trim()) return;
-        this.intents.submit([{ op: "create", element: { kind: "comment", id: this.intents.newId("c"), text: box.value, target: element.id } }]);
-        box.value = "";
-      } })) : null);
   }
 }
 
@@ -96,25 +86,32 @@ export class InsightPanel {
 export class TeamPanel {
   constructor(root, boardId, role, admin) {
     Object.assign(this, { root, boardId, role, admin });
+    this.list = h("ul", { class: "members" });
+    this.invite = this.inviteForm();
+    this.root.replaceChildren(h("h4", { text: "Members" }), this.list, this.invite, admin ? this.userForm() : null);
+    this.asked = 0; // answers to older requests are dropped, whatever order they arrive in
   }
 
+  /** Redraw the member list only: the forms keep what is being typed in them. */
   async refresh() {
+    const ticket = ++this.asked;
     const { items } = await api("GET", `/api/boards/${this.boardId}/members`);
+    if (ticket !== this.asked) return;
     const owner = this.role === "owner";
-    const rows = items.map((m) => h("li", { class: "member", "data-user": m.user }, h("span", { text: m.user }),
+    this.invite.hidden = !owner;
+    this.list.replaceChildren(...items.map((m) => h("li", { class: "member", "data-user": m.user }, h("span", { text: m.user }),
       owner ? h("select", { "aria-label": `role of ${m.user}`, onchange: (e) => this.setRole(m.user, e.target.value) },
         ...ROLES.map((r) => h("option", { value: r, text: r, selected: r === m.role }))) : h("span", { class: "muted", text: ` ${m.role}` }),
-      owner ? h("button", { class: "small", text: "Remove", onclick: () => this.remove(m.user) }) : null));
-    const parts = [h("h4", { text: "Members" }), h("ul", { class: "members" }, ...rows)];
-    if (owner) parts.push(this.inviteForm());
-    if (this.admin) parts.push(this.userForm());
-    this.root.replaceChildren(...parts);
+      owner ? h("button", { class: "small", text: "Remove", onclick: () => this.remove(m.user) }) : null)));
   }
 
   inviteForm() {
     const name = h("input", { "aria-label": "invite user", placeholder: "user name" });
     const role = h("select", { "aria-label": "invite role" }, ...ROLES.map((r) => h("option", { value: r, text: r, selected: r === "editor" })));
-    return h("form", { class: "invite", onsubmit: (e) => { e.preventDefault(); this.setRole(name.value.trim(), role.value); } },
+    return h("form", { class: "invite", hidden: true, onsubmit: (e) => {
+      e.preventDefault();
+      if (name.value.trim()) this.setRole(name.value.trim(), role.value).then(() => { name.value = ""; });
+    } },
       h("h4", { text: "Invite" }), name, role, h("button", { text: "Invite" }));
   }
 

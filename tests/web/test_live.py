@@ -22,6 +22,14 @@ async def shared_board(
     return board
 
 
+async def together(server: RunningServer, sign_in: Any, board: str, *users: str) -> list[Browser]:
+    """Each user signed in on a page of their own, with `board` open."""
+    pages = [await sign_in(user) for user in users]
+    for page in pages:
+        await page.open_board(server, board)
+    return pages
+
+
 async def node_box(b: Browser, node_id: str) -> dict[str, float]:
     box = await b.page.locator(f".node[data-id='{node_id}']").bounding_box()
     assert box is not None
@@ -33,9 +41,7 @@ async def test_a_node_created_dragged_relabelled_and_deleted_in_one_browser_show
 ) -> None:
     ana, ben = await make_user(server), await make_user(server)
     board = await shared_board(http, server, {ana: "editor", ben: "editor"})
-    a, b = await sign_in(ana), await sign_in(ben)
-    await a.open_board(server, board)
-    await b.open_board(server, board)
+    a, b = await together(server, sign_in, board, ana, ben)
 
     await a.page.click("text=Add node")
     node = await a.until("[...window.jb.flowchart.selection][0]")
@@ -67,9 +73,7 @@ async def test_each_browser_sees_the_others_cursor_and_roster_entry(
 ) -> None:
     ana, ben = await make_user(server), await make_user(server)
     board = await shared_board(http, server, {ana: "editor", ben: "viewer"})
-    a, b = await sign_in(ana), await sign_in(ben)
-    await a.open_board(server, board)
-    await b.open_board(server, board)
+    a, b = await together(server, sign_in, board, ana, ben)
     for me in (a, b):
         await me.page.mouse.move(500, 400)
         await me.page.mouse.move(520, 410)
@@ -147,9 +151,7 @@ async def test_edits_made_offline_are_sent_on_reconnect_and_applied_once(
 ) -> None:
     ana, ben = await make_user(server), await make_user(server)
     board = await shared_board(http, server, {ana: "editor", ben: "viewer"})
-    a, b = await sign_in(ana), await sign_in(ben)
-    await a.open_board(server, board)
-    await b.open_board(server, board)
+    a, b = await together(server, sign_in, board, ana, ben)
     seq_before = (await http.get(f"/api/boards/{board}/snapshot")).json()["seq"]
     await a.context.set_offline(True)
     await a.page.locator("#connection.offline").wait_for()

@@ -1,8 +1,8 @@
 """A board that exists but isn't yours answers 404 in the same time as one that doesn't exist.
 
 Timing on a shared 2-core machine is noisy, so the test compares medians of interleaved
-samples (noise hits both kinds alike) and allows a few attempts; a real difference (the
-extra read that used to cost ~1.5 ms) shows up in every attempt.
+samples (noise hits both kinds alike) and allows a few attempts, stopping at the first that
+passes; a real difference (the extra read that used to cost ~1.5 ms) shows up in every one.
 """
 
 import random
@@ -44,5 +44,7 @@ async def test_not_yours_and_no_such_board_take_the_same_time(server: RunningSer
     ):
         theirs = (await mine.post("/api/boards", json={"title": "Private"})).json()["id"]
         await median_gap_ms(http, theirs, rng, pairs=20)  # warm up connections and caches
-        gaps = [await median_gap_ms(http, theirs, rng) for _ in range(ATTEMPTS)]
-    assert min(abs(gap) for gap in gaps) < 0.3, f"median gaps (ms): {gaps}"
+        gaps: list[float] = []
+        while len(gaps) < ATTEMPTS and not any(abs(gap) < 0.3 for gap in gaps):
+            gaps.append(await median_gap_ms(http, theirs, rng))
+    assert any(abs(gap) < 0.3 for gap in gaps), f"median gaps (ms): {gaps}"

@@ -25,6 +25,11 @@ from tests.harness import (
 from tests.processes import LOGS
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first: started last, one would keep a worker busy after the others end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_is_ever_logged() -> Iterator[LogRecorder]:
     """Record every log line of the run, ours and the served processes'; fail on any secret.

@@ -40,6 +40,7 @@ def served(tmp_path: Path, mongodb_uri: str) -> Iterator[tuple[Served, str]]:
         server.kill()
 
 
+@pytest.mark.long
 @pytest.mark.timeout(3600)
 def test_fuzzing_the_api_finds_no_server_error_and_no_spec_mismatch(
     served: tuple[Served, str],

@@ -10,6 +10,7 @@ import statistics
 import time
 
 import httpx
+import pytest
 
 from server.api.services import new_board_id
 from tests.harness import RunningServer, bearer, user_with_token
@@ -34,6 +35,7 @@ async def median_gap_ms(
     return 1000 * (statistics.median(samples["theirs"]) - statistics.median(samples["missing"]))
 
 
+@pytest.mark.long
 async def test_not_yours_and_no_such_board_take_the_same_time(server: RunningServer) -> None:
     owner = await user_with_token(server.accounts, "timing-owner")
     guesser = await user_with_token(server.accounts, "timing-guesser")

@@ -9,6 +9,7 @@ import random
 
 import httpx
 import msgspec
+import pytest
 
 from schemas.board import AnyElement
 from server.store.mongo import Store
@@ -18,6 +19,7 @@ from tests.sync.replica import Replica, random_ops
 SEED = int(os.environ.get("JB_SEED", random.randrange(2**32)))
 
 
+@pytest.mark.long
 async def test_twenty_clients_with_random_disconnects_converge_and_lose_nothing(
     server: RunningServer,
 ) -> None:

@@ -29,7 +29,7 @@ run: $(VENV)/.run
 	$(BIN)/journeyboard serve
 
 test: lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.run $(VENV)/.tools
 	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \

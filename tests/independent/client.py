@@ -42,6 +42,7 @@ class Replica:
         self.pending: dict[int, list[dict[str, Any]]] = {}
         self.answers: dict[int, dict[str, Any]] = {}
         self.invalid_frames: list[str] = []
+        self.closes: list[tuple[int | None, str | None]] = []  # closed by the server, not us
         self.gaps = 0
         self._ids = itertools.count(1)
         self._incoming: list[dict[str, Any]] | None = None
@@ -84,9 +85,17 @@ class Replica:
 
     async def settle(self, head: int, within: float = 30) -> None:
         """Wait until the replica is at `head` with nothing unanswered."""
-        async with asyncio.timeout(within):
-            while self.seq != head or self.pending or self._incoming is not None:  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
+        try:
+            async with asyncio.timeout(within):
+                while self.seq != head or self.pending or self._incoming is not None:
+                    if self._socket is None:
+                        await self.connect()
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            state = (
+                f"seq {self.seq} of {head}, pending {sorted(self.pending)}, closes {self.closes}"
+            )
+            raise AssertionError(f"{self.client_id} did not settle: {state}") from None
 
     async def close(self) -> None:
         await self.drop()
@@ -102,6 +111,9 @@ class Replica:
                 if not SERVER_MESSAGE.is_valid(message):
                     self.invalid_frames.append(str(frame)[:500])
                 await self._receive(message)
+        self.closes.append((socket.close_code, socket.close_reason))
+        if self._socket is socket:  # the server closed it: resume, as the docs say
+            self._socket = None
 
     async def _receive(self, message: dict[str, Any]) -> None:
         kind = message["type"]

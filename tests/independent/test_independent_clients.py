@@ -148,6 +148,7 @@ async def test_clients_from_the_docs_alone_converge_byte_for_byte(
         assert json.dumps([list(replica.elements.values()), replica.board]) == expected
         assert replica.invalid_frames == [], "every frame validates against schemas/json"
         assert replica.gaps == 0
+        assert replica.closes == [], "the server never closes a well-behaved client"
         assert all(
             a["type"] != "reject" or a["code"] != "outcome_unknown"
             for a in replica.answers.values()

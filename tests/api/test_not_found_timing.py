@@ -16,7 +16,8 @@ from server.api.services import new_board_id
 from tests.harness import RunningServer, bearer, user_with_token
 
 PAIRS = 100
-ATTEMPTS = 3
+ATTEMPTS = 5
+SAME_MS = 0.5  # a third of the ~1.5 ms the extra read cost; medians move less than this
 
 
 async def median_gap_ms(
@@ -47,6 +48,6 @@ async def test_not_yours_and_no_such_board_take_the_same_time(server: RunningSer
         theirs = (await mine.post("/api/boards", json={"title": "Private"})).json()["id"]
         await median_gap_ms(http, theirs, rng, pairs=20)  # warm up connections and caches
         gaps: list[float] = []
-        while len(gaps) < ATTEMPTS and not any(abs(gap) < 0.3 for gap in gaps):
+        while len(gaps) < ATTEMPTS and not any(abs(gap) < SAME_MS for gap in gaps):
             gaps.append(await median_gap_ms(http, theirs, rng))
-    assert any(abs(gap) < 0.3 for gap in gaps), f"median gaps (ms): {gaps}"
+    assert any(abs(gap) < SAME_MS for gap in gaps), f"median gaps (ms): {gaps}"

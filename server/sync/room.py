@@ -34,6 +34,7 @@ from server.board import (
     commit_batch,
 )
 from server.board.apply import element_size
+from server.board.elements import Elements
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, StoreError, decode_blob
@@ -133,7 +134,7 @@ def state_of(blob: BoardBlob | None) -> BoardState:
         title=blob.title,
         description=blob.description,
         tags=blob.tags,
-        elements={e.id: e for e in blob.elements},
+        elements=Elements(blob.elements),
         size=sum(map(element_size, blob.elements)),
     )
 

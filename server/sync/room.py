@@ -180,6 +180,7 @@ class Room:
         self.high_water: dict[str, int] = {}
         self.in_flight: dict[tuple[str, int], asyncio.Future[Committed]] = {}
         self._committer: asyncio.Task[None] | None = None
+        self._snapshotter: asyncio.Task[None] | None = None
         self.broken = False  # a committer bug left the cache unreliable: reload from the log
         self.relay: Callable[[str, str], None] = _nowhere  # to other instances (server/sync/bus.py)
 
@@ -370,11 +371,25 @@ class Room:
                 session.send(text)
 
     async def _maybe_snapshot(self, entries: list[LogEntry], at: int) -> None:
-        """Refresh the cached snapshot now and then, and at once when the title or tags change."""
-        meta_changed = any(e.effects is not None and e.effects.board for e in entries)
-        if meta_changed or self.seq - self.snapshot_seq >= self.settings.snapshot_every:
-            await self.store.save_snapshot(self.board_id, self.seq, blob_of(self.state), at)
-            self.snapshot_seq = self.seq
+        """Refresh the cached snapshot now and then, off the commit path; at once (before the
+        ack) when the title or tags change, since board lists read them from the board document.
+        """
+        if any(e.effects is not None and e.effects.board for e in entries):
+            await self._save_snapshot(self.seq, self.state, at)
+        elif self.seq - self.snapshot_seq >= self.settings.snapshot_every:
+            if self._snapshotter is None or self._snapshotter.done():
+                self._snapshotter = asyncio.create_task(
+                    self._save_snapshot(self.seq, self.state, at), name=f"snapshot {self.board_id}"
+                )
+
+    async def _save_snapshot(self, seq: int, state: BoardState, at: int) -> None:
+        """Write the state (a value: later commits never change it) as the cached snapshot."""
+        try:
+            await self.store.save_snapshot(self.board_id, seq, blob_of(state), at)
+        except StoreError as error:  # a cache: the next one, or a replay of the log, makes up
+            log.warning("snapshot of %s not saved (%s)", self.board_id, type(error).__name__)
+            return
+        self.snapshot_seq = max(self.snapshot_seq, seq)
 
     async def join(self, session: Session, since: int | None) -> None:
         """Greet a session and go live; it sends what it missed (ops or a snapshot) first,

@@ -125,16 +125,11 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
     connections[who.name] += 1
     try:
         room = await found.rooms.open(record)
+        client_id, minted = _client_id(websocket)
         session = Session(
-            StarletteChannel(websocket),
-            room,
-            who.name,
-            role,
-            _client_id(websocket),
-            settings,
-            who.admin,
+            StarletteChannel(websocket), room, who.name, role, client_id, settings, who.admin
         )
-        await room.join(session, _since(websocket))
+        await room.join(session, _since(websocket), fresh=minted)
         await _pump(websocket, session)
     finally:
         connections[who.name] -= 1
@@ -168,9 +163,10 @@ async def _read(websocket: WebSocket, session: Session) -> None:
     await asyncio.Event().wait()  # the writer is sending the close frame; let it finish
 
 
-def _client_id(websocket: WebSocket) -> str:
+def _client_id(websocket: WebSocket) -> tuple[str, bool]:
+    """The client's id, and whether we minted it (then none of its ops can be in the log)."""
     given = websocket.query_params.get("client_id", "")
-    return given if VALID_ID.match(given) else secrets.token_hex(8)
+    return (given, False) if VALID_ID.match(given) else (secrets.token_hex(8), True)
 
 
 def _since(websocket: WebSocket) -> int | None:

@@ -17,9 +17,10 @@ from server.api.errors import ApiError, convert, decode
 from server.api.routing import Endpoint, json_response
 from server.api.services import body_of, new_board_id, services
 from server.board.templates import template_ops
+from server.clock import now_ms
 from server.store.mongo import BoardRecord
 from server.sync.results import Committed
-from server.sync.room import Room, board_info, now_ms
+from server.sync.room import Room, board_info
 
 
 class ListQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -18,11 +18,11 @@ from server.api.boards import open_board
 from server.api.errors import ApiError, body_chunks
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
+from server.clock import now_ms
 from server.evidence.formats import UnsupportedUpload, reader_for
 from server.evidence.ingest import ingest
 from server.evidence.records import Document, Targets, event_document, feedback_document
 from server.metrics import IMPORTS
-from server.sync.room import now_ms
 
 MAX_RECORD_BYTES = 64 * 1024
 T = TypeVar("T")

@@ -21,9 +21,9 @@ from server.api.boards import open_board
 from server.api.errors import convert
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
+from server.clock import now_ms
 from server.evidence import insights
 from server.store.evidence import Evidence
-from server.sync.room import now_ms
 
 
 class InsightQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

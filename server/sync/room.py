@@ -35,6 +35,7 @@ from server.board import (
 )
 from server.board.apply import element_size
 from server.board.elements import Elements
+from server.clock import now_ms
 from server.settings import Settings
 from server.store.accounts import Accounts
 from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, StoreError, decode_blob
@@ -47,6 +48,7 @@ encode = msgspec.json.Encoder().encode
 
 MAX_ATTEMPTS = 50
 MAX_GROUP = 500
+RECENT = 256  # entries a room keeps to answer resends from memory
 
 
 RetryCheck = Literal["none", "session", "lookup"]
@@ -73,10 +75,6 @@ class Pending:
 
 def _nowhere(board_id: str, text: str) -> None:
     """A single instance has no one to relay to."""
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def replay(state: BoardState, entries: Sequence[LogEntry]) -> BoardState:
@@ -178,9 +176,11 @@ class Room:
         self.sessions: set[Session] = set()
         self.queue: asyncio.Queue[Pending] = asyncio.Queue(settings.max_pending_per_board)
         self.high_water: dict[str, int] = {}
+        self.recent: OrderedDict[tuple[str, int], LogEntry] = OrderedDict()
         self.in_flight: dict[tuple[str, int], asyncio.Future[Committed]] = {}
         self._committer: asyncio.Task[None] | None = None
         self._snapshotter: asyncio.Task[None] | None = None
+        self._logged_bytes = 0  # committed here since the last snapshot was begun
         self.broken = False  # a committer bug left the cache unreliable: reload from the log
         self.relay: Callable[[str, str], None] = _nowhere  # to other instances (server/sync/bus.py)
 
@@ -329,7 +329,9 @@ class Room:
         self.state, self.seq = state, staged[-1][1].seq
         for _, entry in staged:
             self._note(entry)
-            self.broadcast(encode(op_message(entry)).decode())
+            text = encode(op_message(entry)).decode()
+            self._logged_bytes += len(text)
+            self.broadcast(text)
         for pending, entry in staged:
             _settle(pending.future, outcome_of(entry, duplicate=False))
 
@@ -343,15 +345,22 @@ class Room:
         high = self.high_water.get(pending.client_key)
         if pending.check == "session" and high is not None and pending.client_op_id > high:
             return None
+        recent = self.recent.get((pending.client_key, pending.client_op_id))
+        if recent is not None:
+            return recent
         return await self.store.find_submission(
             self.board_id, pending.client_key, pending.client_op_id
         )
 
     def _note(self, entry: LogEntry) -> None:
-        """Remember the highest op id seen per client: larger ones from a session are new."""
+        """Remember the highest op id seen per client (larger ones from a session are new),
+        and the latest entries, so a resend of one of them is answered without a lookup."""
         self.high_water[entry.client_id] = max(
             self.high_water.get(entry.client_id, -1), entry.client_op_id
         )
+        self.recent[entry.client_id, entry.client_op_id] = entry
+        if len(self.recent) > RECENT:
+            self.recent.popitem(last=False)
 
     def _committed(self, entry: LogEntry, state: BoardState) -> None:
         """Make an entry committed elsewhere current and send it to every session."""
@@ -376,11 +385,18 @@ class Room:
         """
         if any(e.effects is not None and e.effects.board for e in entries):
             await self._save_snapshot(self.seq, self.state, at)
-        elif self.seq - self.snapshot_seq >= self.settings.snapshot_every:
-            if self._snapshotter is None or self._snapshotter.done():
-                self._snapshotter = asyncio.create_task(
-                    self._save_snapshot(self.seq, self.state, at), name=f"snapshot {self.board_id}"
-                )
+        elif self._snapshot_due() and (self._snapshotter is None or self._snapshotter.done()):
+            self._logged_bytes = 0
+            self._snapshotter = asyncio.create_task(
+                self._save_snapshot(self.seq, self.state, at), name=f"snapshot {self.board_id}"
+            )
+
+    def _snapshot_due(self) -> bool:
+        """Every `snapshot_every` ops, and not before the log since the last snapshot holds a
+        quarter of the board's bytes: writing a big board's snapshot costs what its size does,
+        so this keeps that cost per op, and the replay a load does, bounded by the op sizes."""
+        behind = self.seq - self.snapshot_seq >= self.settings.snapshot_every
+        return behind and self._logged_bytes >= self.state.size // 4
 
     async def _save_snapshot(self, seq: int, state: BoardState, at: int) -> None:
         """Write the state (a value: later commits never change it) as the cached snapshot."""
@@ -391,9 +407,12 @@ class Room:
             return
         self.snapshot_seq = max(self.snapshot_seq, seq)
 
-    async def join(self, session: Session, since: int | None) -> None:
+    async def join(self, session: Session, since: int | None, fresh: bool = False) -> None:
         """Greet a session and go live; it sends what it missed (ops or a snapshot) first,
-        at the pace its socket takes them."""
+        at the pace its socket takes them. A `fresh` client id (minted for this connection)
+        has nothing in the log, so its submissions are known new without asking the log."""
+        if fresh:
+            self.high_water.setdefault(f"{session.user}/{session.client_id}", -1)
         async with self.lock:
             await self._catch_up()
             welcome = Welcome(

@@ -20,26 +20,19 @@ import msgspec
 
 from schemas.api import BoardInfo
 from schemas.auth import Role
-from schemas.effects import Effects
 from schemas.errors import CloseCode
 from schemas.messages import Left, Welcome
 from schemas.ops import BoardOp
 from server.board import (
-    REPLAY_LIMITS,
     BoardState,
-    Context,
     Rejected,
-    apply_batch,
-    apply_effects,
-    commit_batch,
 )
-from server.board.apply import element_size
-from server.board.elements import Elements
 from server.clock import now_ms
 from server.settings import Settings
 from server.store.accounts import Accounts
-from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, StoreError, decode_blob
+from server.store.mongo import BoardRecord, LogEntry, Store, StoreError, decode_blob
 from server.sync.catchup import Position, catch_up, op_message
+from server.sync.pipeline import blob_of, follow, outcome_of, stage, state_of
 from server.sync.results import BoardBusy, Committed, OutcomeUnknown
 from server.sync.session import Session
 
@@ -77,32 +70,6 @@ def _nowhere(board_id: str, text: str) -> None:
     """A single instance has no one to relay to."""
 
 
-def replay(state: BoardState, entries: Sequence[LogEntry]) -> BoardState:
-    for entry in entries:
-        state = _replay_one(state, entry)
-    return state
-
-
-def _replay_one(state: BoardState, entry: LogEntry) -> BoardState:
-    """Follow a committed entry: by its effects, or by its ops if it predates protocol 2."""
-    if entry.effects is not None:
-        return apply_effects(state, entry.effects)
-    context = Context(user=entry.user, now_ms=entry.at, limits=REPLAY_LIMITS)
-    return apply_batch(state, entry.ops, context)
-
-
-def outcome_of(entry: LogEntry, duplicate: bool) -> Committed:
-    """The answer to the submission `entry` logs (`duplicate`: to a retry of it)."""
-    return Committed(
-        seq=entry.seq,
-        duplicate=duplicate,
-        at=entry.at,
-        effects=entry.effects or Effects(),
-        ops=tuple(entry.ops),
-        via=entry.via,
-    )
-
-
 def _echo(original: asyncio.Future[Committed], copy: asyncio.Future[Committed]) -> None:
     """Give a resend that came while its original was in flight the original's outcome."""
     if copy.done():
@@ -123,25 +90,6 @@ def _settle(future: asyncio.Future[Committed], outcome: Committed | Exception) -
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
-
-
-def state_of(blob: BoardBlob | None) -> BoardState:
-    if blob is None:
-        return BoardState(title="")
-    return BoardState(
-        title=blob.title,
-        description=blob.description,
-        tags=blob.tags,
-        elements=Elements(blob.elements),
-        size=sum(map(element_size, blob.elements)),
-    )
-
-
-def blob_of(state: BoardState) -> BoardBlob:
-    elements = list(state.elements.values())
-    return BoardBlob(
-        title=state.title, description=state.description, tags=state.tags, elements=elements
-    )
 
 
 def board_info(record: BoardRecord, state: BoardState | None = None) -> BoardInfo:
@@ -203,7 +151,7 @@ class Room:
     async def _catch_up(self) -> None:
         """Apply and broadcast what the log holds beyond our seq (another instance wrote it)."""
         for entry in await self.store.entries_after(self.board_id, self.seq):
-            self._committed(entry, _replay_one(self.state, entry))
+            self._committed(entry, follow(self.state, entry))
 
     async def remote(self, entries: Sequence[LogEntry]) -> None:
         """Entries from the change stream: apply the ones that are next, fetch any we missed."""
@@ -212,7 +160,7 @@ class Room:
         async with self.lock:
             for entry in entries:
                 if entry.seq == self.seq + 1:
-                    self._committed(entry, _replay_one(self.state, entry))
+                    self._committed(entry, follow(self.state, entry))
                 elif entry.seq > self.seq:
                     await self._catch_up()
                     return
@@ -279,28 +227,20 @@ class Room:
         remaining = group
         for _ in range(MAX_ATTEMPTS):
             at = now_ms()
-            state, staged = self.state, list[tuple[Pending, LogEntry]]()
+            new = []
             for pending in remaining:
                 seen = await self._seen(pending)
-                if seen is not None:
+                if seen is None:
+                    new.append(pending)
+                else:
                     _settle(pending.future, outcome_of(seen, duplicate=True))
-                    continue
-                try:
-                    state, effects = commit_batch(state, pending.ops, self._context(pending, at))
-                except Rejected as rejected:
-                    _settle(pending.future, rejected)
-                    continue
-                entry = LogEntry(
-                    seq=self.seq + len(staged) + 1,
-                    ops=list(pending.ops),
-                    user=pending.user,
-                    at=at,
-                    client_id=pending.client_key,
-                    client_op_id=pending.client_op_id,
-                    effects=effects,
-                    via=pending.via,
-                )
-                staged.append((pending, entry))
+            state, _, outcomes = stage(self.state, self.seq, new, at, self.settings.limits)
+            staged = list[tuple[Pending, LogEntry]]()
+            for pending, outcome in zip(new, outcomes, strict=True):
+                if isinstance(outcome, Rejected):
+                    _settle(pending.future, outcome)
+                else:
+                    staged.append((pending, outcome))
             if not staged:
                 return
             if await self._append([entry for _, entry in staged]):
@@ -334,9 +274,6 @@ class Room:
             self.broadcast(text)
         for pending, entry in staged:
             _settle(pending.future, outcome_of(entry, duplicate=False))
-
-    def _context(self, pending: Pending, at: int) -> Context:
-        return Context(user=pending.user, now_ms=at, role=pending.role, limits=self.settings.limits)
 
     async def _seen(self, pending: Pending) -> LogEntry | None:
         """This submission as committed before, if it is a retry."""

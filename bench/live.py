@@ -38,9 +38,28 @@ def make_boards(url: str, token: str, count: int, nodes: int) -> list[str]:
     return boards
 
 
+def children(pid: int) -> list[psutil.Process]:
+    """The embedded store: the server runs it as its child."""
+    return psutil.Process(pid).children()
+
+
+def group_fill(url: str) -> dict[str, float]:
+    """How full commit groups were: submissions per board group, board groups per insert."""
+    lines = httpx.get(f"{url}/metrics").text.splitlines()
+    values = dict(line.rsplit(" ", 1) for line in lines if line.startswith("jb_"))
+    fill = {}
+    for name, metric in (
+        ("submissions_per_group", "jb_commit_group_size"),
+        ("groups_per_insert", "jb_insert_groups"),
+    ):
+        if float(values.get(f"{metric}_count", 0)):
+            fill[name] = round(float(values[f"{metric}_sum"]) / float(values[f"{metric}_count"]), 2)
+    return fill
+
+
 def run(server_pid: int, url: str, token: str, scenario: str, boards: list[str]) -> dict[str, Any]:
     process = psutil.Process(server_pid)
-    store = process.children()  # the embedded store runs as the server's child
+    store = children(server_pid)
     for each in (process, *store):
         each.cpu_percent()
     load = subprocess.Popen(
@@ -64,7 +83,7 @@ def run(server_pid: int, url: str, token: str, scenario: str, boards: list[str])
         "wall_s": round(time.perf_counter() - began, 1),
         "machine": machine(),
     }
-    return result
+    return result | (group_fill(url) if token != "relay" else {})
 
 
 def idle_memory(
@@ -112,23 +131,40 @@ def measure(server: Server, scenario: str, boards: list[str]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def profiled(server: Server, scenario: str) -> Iterator[None]:
-    """With BENCH_PROFILE=DIR, sample the server with py-spy into DIR/<server>-<scenario>.txt
-    (collapsed stacks; `python -m bench.flame` ranks them)."""
+    """With BENCH_PROFILE=DIR, sample the server, and the embedded store it runs as its child,
+    with py-spy into DIR/<process>-<scenario>.txt (collapsed stacks; `python -m bench.flame`
+    ranks them)."""
     folder = os.environ.get("BENCH_PROFILE")
     if not folder:
         yield
         return
     name = "relay" if server.token == "relay" else "journeyboard"
-    out = Path(folder) / f"{name}-{scenario}.txt"
-    spy = subprocess.Popen(
-        ["py-spy", "record", "-p", str(server.pid), "-f", "raw", "-r", "200", "-o", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    pids = {name: server.pid, **{f"store{i}": c.pid for i, c in enumerate(children(server.pid))}}
+    spies = [
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "-p",
+                str(pid),
+                "-f",
+                "raw",
+                "-r",
+                "200",
+                "-o",
+                str(Path(folder) / f"{process}-{scenario}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for process, pid in pids.items()
+    ]
     try:
         yield
     finally:
-        spy.send_signal(signal.SIGINT)
-        spy.wait(timeout=60)
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
 
 
 # Scenarios that run another's load on a different board: the 5,000-node closed loop is

@@ -24,7 +24,7 @@ from pymongo.write_concern import WriteConcern
 from schemas.board import AnyElement
 from schemas.effects import Effects
 from schemas.ops import BoardOp
-from server.metrics import COMMIT_SECONDS, GROUP_SIZE
+from server.metrics import COMMIT_SECONDS, GROUP_SIZE, INSERT_GROUPS
 
 DURABLE = WriteConcern(w="majority", j=True)
 SIGNAL_TTL_SECONDS = 60
@@ -199,6 +199,7 @@ class Store:
     async def _write_waiting(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            INSERT_GROUPS.observe(len(batch))
             try:
                 await self.ops.insert_many([doc for doc, _ in batch], ordered=False)
                 taken: set[int] = set()

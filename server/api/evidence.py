@@ -63,8 +63,8 @@ async def _upload(
         read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES, fields)
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None
-    await board.room.catch_up()
-    targets = Targets(board.room.state.elements.values())
+    state, _ = await board.handle.read()
+    targets = Targets(state.elements.values())
     into = getattr(found.evidence, kind)
 
     async def store(docs: list[Document]) -> int:

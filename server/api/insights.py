@@ -37,9 +37,9 @@ class InsightQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 async def _open(request: Request) -> tuple[str, list[AnyElement], Evidence, InsightQuery]:
     """The board (viewer or above), its elements now, the evidence store and the options."""
     board = await open_board(request)
-    await board.room.catch_up()
+    state, _ = await board.handle.read()
     query = convert(dict(request.query_params), InsightQuery)
-    elements = list(board.room.state.elements.values())
+    elements = list(state.elements.values())
     return board.record.id, elements, services(request).evidence, query
 
 

@@ -22,6 +22,7 @@ from server.api.access import Principal, board_and_role, by_token, client_ip, id
 from server.api.errors import ApiError, error_response
 from server.api.services import VALID_ID, services
 from server.settings import Settings
+from server.sync.room import Room
 from server.sync.session import Session
 
 log = logging.getLogger("journeyboard.ws")
@@ -130,12 +131,12 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
             StarletteChannel(websocket), room, who.name, role, client_id, settings, who.admin
         )
         await room.join(session, _since(websocket), fresh=minted)
-        await _pump(websocket, session)
+        await _pump(websocket, room, session)
     finally:
         connections[who.name] -= 1
 
 
-async def _pump(websocket: WebSocket, session: Session) -> None:
+async def _pump(websocket: WebSocket, room: Room, session: Session) -> None:
     """Run reader and writer until one side closes; then stop the other."""
     tasks = {
         asyncio.create_task(_read(websocket, session)),
@@ -144,7 +145,7 @@ async def _pump(websocket: WebSocket, session: Session) -> None:
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        session.room.leave(session)
+        room.leave(session)
         session.stop()
         for task in tasks:
             task.cancel()

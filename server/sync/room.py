@@ -14,7 +14,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import msgspec
 
@@ -33,7 +32,7 @@ from server.store.accounts import Accounts
 from server.store.mongo import BoardRecord, LogEntry, Store, StoreError, decode_blob
 from server.sync.catchup import Position, catch_up, op_message
 from server.sync.pipeline import blob_of, follow, outcome_of, stage, state_of
-from server.sync.results import BoardBusy, Committed, OutcomeUnknown
+from server.sync.results import BoardBusy, Committed, OutcomeUnknown, RetryCheck
 from server.sync.session import Session
 
 log = logging.getLogger("journeyboard.sync")
@@ -42,9 +41,6 @@ encode = msgspec.json.Encoder().encode
 MAX_ATTEMPTS = 50
 MAX_GROUP = 500
 RECENT = 256  # entries a room keeps to answer resends from memory
-
-
-RetryCheck = Literal["none", "session", "lookup"]
 
 
 @dataclass

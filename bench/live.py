@@ -5,10 +5,15 @@ Journeyboard, in the same run; it prints one JSON object per server with its CPU
 then one with Journeyboard's figures as ratios to the relay's.
 """
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,17 +28,40 @@ def make_boards(url: str, token: str, count: int, nodes: int) -> list[str]:
     with httpx.Client(base_url=url, headers=auth, timeout=60) as http:
         for i in range(count):
             board = http.post("/api/boards", json={"title": f"bench {i}"}).json()["id"]
-            ops = [
-                {"op": "create", "element": {"kind": "node", "id": f"n{n}"}} for n in range(nodes)
-            ]
-            http.post(f"/api/boards/{board}/ops", json={"ops": ops}).raise_for_status()
+            for first in range(0, nodes, 1000):  # a request carries at most 1,000 ops
+                ops = [
+                    {"op": "create", "element": {"kind": "node", "id": f"n{n}"}}
+                    for n in range(first, min(nodes, first + 1000))
+                ]
+                http.post(f"/api/boards/{board}/ops", json={"ops": ops}).raise_for_status()
             boards.append(board)
     return boards
 
 
+def children(pid: int) -> list[psutil.Process]:
+    """The embedded store: the server runs it as its child."""
+    return psutil.Process(pid).children()
+
+
+def group_fill(url: str) -> dict[str, float]:
+    """How full commit groups were: submissions per board group, board groups per insert."""
+    lines = httpx.get(f"{url}/metrics").text.splitlines()
+    values = dict(line.rsplit(" ", 1) for line in lines if line.startswith("jb_"))
+    fill = {}
+    for name, metric in (
+        ("submissions_per_group", "jb_commit_group_size"),
+        ("groups_per_insert", "jb_insert_groups"),
+    ):
+        if float(values.get(f"{metric}_count", 0)):
+            fill[name] = round(float(values[f"{metric}_sum"]) / float(values[f"{metric}_count"]), 2)
+    return fill
+
+
 def run(server_pid: int, url: str, token: str, scenario: str, boards: list[str]) -> dict[str, Any]:
     process = psutil.Process(server_pid)
-    process.cpu_percent()
+    store = children(server_pid)
+    for each in (process, *store):
+        each.cpu_percent()
     load = subprocess.Popen(
         [sys.executable, "-m", "bench.load", url, token, scenario],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -50,11 +78,12 @@ def run(server_pid: int, url: str, token: str, scenario: str, boards: list[str])
     result |= {
         "scenario": scenario,
         "server_cpu_percent": round(process.cpu_percent(), 1),
+        "store_cpu_percent": round(sum(child.cpu_percent() for child in store), 1),
         "server_peak_rss_mb": round(peak_rss / 2**20, 1),
         "wall_s": round(time.perf_counter() - began, 1),
         "machine": machine(),
     }
-    return result
+    return result | (group_fill(url) if token != "relay" else {})
 
 
 def idle_memory(
@@ -86,6 +115,7 @@ def idle_memory(
 # Per scenario: the figures compared with the relay's, and whether more is better.
 RATIOS = {
     "closed_loop": [("ops_per_s", True), ("server_cpu_percent", False)],
+    "closed_loop_5000": [("ops_per_s", True), ("server_cpu_percent", False)],
     "one_board_200": [("p99_ms", False), ("server_cpu_percent", False)],
     "many_boards": [("p99_ms", False), ("server_cpu_percent", False)],
     "idle": [("kb_per_connection", False)],
@@ -95,18 +125,64 @@ RATIOS = {
 def measure(server: Server, scenario: str, boards: list[str]) -> dict[str, Any]:
     if scenario == "idle":
         return idle_memory(server.pid, server.url, server.token, boards)
-    return run(server.pid, server.url, server.token, scenario, boards)
+    with profiled(server, scenario):
+        return run(server.pid, server.url, server.token, LOAD.get(scenario, scenario), boards)
+
+
+@contextlib.contextmanager
+def profiled(server: Server, scenario: str) -> Iterator[None]:
+    """With BENCH_PROFILE=DIR, sample the server, and the embedded store it runs as its child,
+    with py-spy into DIR/<process>-<scenario>.txt (collapsed stacks; `python -m bench.flame`
+    ranks them)."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        yield
+        return
+    name = "relay" if server.token == "relay" else "journeyboard"
+    pids = {name: server.pid, **{f"store{i}": c.pid for i, c in enumerate(children(server.pid))}}
+    spies = [
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "-p",
+                str(pid),
+                "-f",
+                "raw",
+                "-r",
+                "200",
+                "-o",
+                str(Path(folder) / f"{process}-{scenario}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for process, pid in pids.items()
+    ]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+
+
+# Scenarios that run another's load on a different board: the 5,000-node closed loop is
+# the 50-node one on a big board, so their ratio shows what board size costs an op.
+LOAD = {"closed_loop_5000": "closed_loop"}
+NODES = {"closed_loop_5000": 5000}
 
 
 def main() -> None:
     """Each scenario on fresh servers, so one's memory and backlog never colour the next."""
+    rates: dict[str, float] = {}
     for scenario in sys.argv[1:] or list(RATIOS):
         count = 100 if scenario == "many_boards" else 1
         with relayed() as relay:
             yardstick = measure(relay, scenario, [f"relay{i}" for i in range(count)])
         print(json.dumps({"server": "relay", **yardstick}), flush=True)
         with served() as server:
-            boards = make_boards(server.url, server.token, count, 10)
+            boards = make_boards(server.url, server.token, count, NODES.get(scenario, 50))
             result = measure(server, scenario, boards)
         print(json.dumps({"server": "journeyboard", **result}), flush=True)
         ratios = {
@@ -114,6 +190,9 @@ def main() -> None:
             for name, _ in RATIOS[scenario]
             if yardstick.get(name)
         }
+        rates[scenario] = result.get("ops_per_s", 0)
+        if scenario == "closed_loop_5000" and rates.get("closed_loop"):
+            ratios["ops_per_s_vs_50_nodes"] = round(rates[scenario] / rates["closed_loop"], 2)
         print(json.dumps({"scenario": scenario, **ratios}), flush=True)
 
 

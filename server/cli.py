@@ -23,11 +23,11 @@ import msgspec
 from server import logs
 from server.app import DatabaseUnreachable, create_app, open_store, redact
 from server.auth import hash_password, new_secret, new_token, token_id
+from server.clock import now_ms
 from server.serving import Server, server_config
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
 from server.store.embedded import EmbeddedStore, EmbeddedStoreError
-from server.sync.room import now_ms
 
 log = logging.getLogger("journeyboard")
 DAY_MS = 86_400_000

@@ -19,6 +19,11 @@ COMMIT_SECONDS = Histogram(
 GROUP_SIZE = Histogram(
     "jb_commit_group_size", "Submissions per commit group", buckets=(1, 2, 5, 10, 50, 100, 500)
 )
+INSERT_GROUPS = Histogram(
+    "jb_insert_groups",
+    "Commit groups, of any boards, that one op-log insert writes",
+    buckets=(1, 2, 5, 10, 20, 50, 100),
+)
 STREAM_LAG = Histogram(
     "jb_change_stream_lag_seconds", "Commit (any instance) to its change event here", buckets=FAST
 )

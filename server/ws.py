@@ -22,6 +22,7 @@ from server.api.access import Principal, board_and_role, by_token, client_ip, id
 from server.api.errors import ApiError, error_response
 from server.api.services import VALID_ID, services
 from server.settings import Settings
+from server.sync.room import Room
 from server.sync.session import Session
 
 log = logging.getLogger("journeyboard.ws")
@@ -125,22 +126,17 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
     connections[who.name] += 1
     try:
         room = await found.rooms.open(record)
+        client_id, minted = _client_id(websocket)
         session = Session(
-            StarletteChannel(websocket),
-            room,
-            who.name,
-            role,
-            _client_id(websocket),
-            settings,
-            who.admin,
+            StarletteChannel(websocket), room, who.name, role, client_id, settings, who.admin
         )
-        await room.join(session, _since(websocket))
-        await _pump(websocket, session)
+        await room.join(session, _since(websocket), fresh=minted)
+        await _pump(websocket, room, session)
     finally:
         connections[who.name] -= 1
 
 
-async def _pump(websocket: WebSocket, session: Session) -> None:
+async def _pump(websocket: WebSocket, room: Room, session: Session) -> None:
     """Run reader and writer until one side closes; then stop the other."""
     tasks = {
         asyncio.create_task(_read(websocket, session)),
@@ -149,7 +145,7 @@ async def _pump(websocket: WebSocket, session: Session) -> None:
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        session.room.leave(session)
+        room.leave(session)
         session.stop()
         for task in tasks:
             task.cancel()
@@ -168,9 +164,10 @@ async def _read(websocket: WebSocket, session: Session) -> None:
     await asyncio.Event().wait()  # the writer is sending the close frame; let it finish
 
 
-def _client_id(websocket: WebSocket) -> str:
+def _client_id(websocket: WebSocket) -> tuple[str, bool]:
+    """The client's id, and whether we minted it (then none of its ops can be in the log)."""
     given = websocket.query_params.get("client_id", "")
-    return given if VALID_ID.match(given) else secrets.token_hex(8)
+    return (given, False) if VALID_ID.match(given) else (secrets.token_hex(8), True)
 
 
 def _since(websocket: WebSocket) -> int | None:

@@ -72,3 +72,30 @@ def test_no_server_side_javascript_operators_anywhere() -> None:
         text = path.read_text()
         for operator in ("$where", "$function", "$accumulator", "mapReduce"):
             assert operator not in text, (path, operator)
+
+
+def test_sync_modules_import_each_other_one_way() -> None:
+    """No cycles, not even for type checking: the session knows its room by a Protocol."""
+    sync = ROOT / "server" / "sync"
+    graph = {
+        path.stem: {
+            n.rpartition(".")[2] for n in _imported_names(path) if n.startswith("server.sync.")
+        }
+        for path in sync.glob("*.py")
+    }
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, " -> ".join((*path, module))
+        if module not in done:
+            for imported in graph.get(module, set()):
+                visit(imported, (*path, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+def test_the_commit_pipeline_does_no_io() -> None:
+    pure = _imported_names(ROOT / "server" / "sync" / "pipeline.py")
+    assert not {name.split(".")[0] for name in pure} & {"asyncio", "pymongo", "starlette", "time"}

@@ -17,9 +17,9 @@ from server.api.errors import ApiError
 from server.api.services import find_board, services
 from server.auth import digest, token_id, token_valid
 from server.board.roles import at_least
+from server.clock import now_ms
 from server.ratelimit import Buckets
 from server.store.mongo import BoardRecord
-from server.sync.room import now_ms
 
 SESSION_COOKIE = "jb_session"
 CSRF_HEADER = "x-csrf-token"

@@ -21,8 +21,8 @@ from server.api.errors import ApiError, decode
 from server.api.routing import Endpoint, json_response
 from server.api.services import body_of, services
 from server.auth import digest, hash_password, new_secret, new_token, password_ok
+from server.clock import now_ms
 from server.store.accounts import SessionRecord, TokenRecord, UserExists, UserRecord
-from server.sync.room import now_ms
 
 DAY_MS = 86_400_000
 _TOKEN_ID = re.compile(r"^[0-9a-f]{16}$")

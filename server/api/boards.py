@@ -1,6 +1,5 @@
 """Board routes: create, list, read, change, delete, snapshot, ops and element shortcuts."""
 
-import secrets
 from typing import Annotated
 
 import msgspec
@@ -25,9 +24,11 @@ from server.api.errors import ApiError, convert, decode
 from server.api.routing import Endpoint, json_response
 from server.api.services import body_of, new_board_id, services
 from server.board.templates import template_ops
+from server.clock import now_ms
 from server.store.mongo import BoardRecord
+from server.sync.handle import BoardHandle, open_handle
 from server.sync.results import Committed
-from server.sync.room import Room, board_info, now_ms
+from server.sync.room import board_info
 
 
 class ListQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -40,26 +41,22 @@ class ListQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 class Opened(msgspec.Struct, frozen=True):
-    """A board the caller may use, with its room and the caller's name and role."""
+    """A board the caller may use, with its handle and the caller's name and role."""
 
     user: str
     role: Role
     record: BoardRecord
-    room: Room
+    handle: BoardHandle
 
     async def commit(self, ops: list[BoardOp], client: tuple[str, int] | None = None) -> Committed:
-        """Commit ops; only a caller-named (client_id, client_op_id) can be a retry."""
-        if client is None:
-            name = f"rest-{secrets.token_hex(8)}"
-            return await self.room.submit(ops, self.user, name, 0, self.role, check="none")
-        return await self.room.submit(ops, self.user, *client, self.role, via="rest")
+        return await self.handle.submit(ops, self.user, self.role, client)
 
 
 async def open_board(request: Request, required: Role = "viewer") -> Opened:
     """The board if the caller's role is at least `required` (viewer: may see it); the core
     then checks each op against their role."""
     who, record, role = await board_access(request, required)
-    return Opened(who.name, role, record, await services(request).rooms.open(record))
+    return Opened(who.name, role, record, await open_handle(services(request).rooms, record))
 
 
 async def create_board(request: Request) -> Response:
@@ -78,11 +75,11 @@ async def create_board(request: Request) -> Response:
     )
     await services(request).store.insert_board(record)
     await services(request).accounts.set_role(record.id, who.name, "owner")
-    board = Opened(who.name, "owner", record, await services(request).rooms.open(record))
+    board = Opened(who.name, "owner", record, await open_handle(services(request).rooms, record))
     seed = UpdateBoard(title=body.title, description=body.description, tags=body.tags)
     seeded = await board.commit([seed, *template_ops(body.template)])
     record = msgspec.structs.replace(record, updated_at=seeded.at)
-    return json_response(board_info(record, board.room.state), 201)
+    return json_response(board_info(record, board.handle.state), 201)
 
 
 async def list_boards(request: Request) -> Response:
@@ -117,7 +114,7 @@ async def patch_board(request: Request) -> Response:
     board = await open_board(request)
     changes = decode(await body_of(request), BoardChanges)
     await board.commit([UpdateBoard(**msgspec.structs.asdict(changes))])
-    return json_response(board_info(board.record, board.room.state))
+    return json_response(board_info(board.record, board.handle.state))
 
 
 async def delete_board(request: Request) -> Response:
@@ -131,8 +128,7 @@ async def delete_board(request: Request) -> Response:
 
 async def get_snapshot(request: Request) -> Response:
     board = await open_board(request)
-    await board.room.catch_up()
-    state, seq = board.room.state, board.room.seq
+    state, seq = await board.handle.read()
     elements = list(state.elements.values())
     return json_response(
         Snapshot(board=board_info(board.record, state), seq=seq, elements=elements)
@@ -177,30 +173,30 @@ async def create_element(request: Request) -> Response:
     board = await open_board(request)
     element: AnyElement = decode(await body_of(request), AnyElement)  # type: ignore[arg-type]
     await board.commit([Create(element=element)])
-    return json_response(board.room.state.elements[element.id], 201)
+    return json_response(board.handle.state.elements[element.id], 201)
 
 
 async def get_element(request: Request) -> Response:
     board = await open_board(request)
-    return json_response(_element(board.room, request.path_params["element_id"]))
+    return json_response(_element(board.handle, request.path_params["element_id"]))
 
 
 async def patch_element(request: Request) -> Response:
     board = await open_board(request)
-    element = _element(board.room, request.path_params["element_id"])
+    element = _element(board.handle, request.path_params["element_id"])
     changes = decode(await body_of(request), ElementChanges)
     await board.commit([Update(id=element.id, set=changes.set, unset=changes.unset)])
-    return json_response(board.room.state.elements[element.id])
+    return json_response(board.handle.state.elements[element.id])
 
 
 async def delete_element(request: Request) -> Response:
     board = await open_board(request)
-    await board.commit([Delete(id=_element(board.room, request.path_params["element_id"]).id)])
+    await board.commit([Delete(id=_element(board.handle, request.path_params["element_id"]).id)])
     return Response(status_code=204)
 
 
-def _element(room: Room, element_id: str) -> AnyElement:
-    element = room.state.elements.get(element_id)
+def _element(board: BoardHandle, element_id: str) -> AnyElement:
+    element = board.state.elements.get(element_id)
     if element is None:
         raise ApiError(
             "unknown_element", f"no element {element_id!r} on this board", element_id=element_id

@@ -18,11 +18,11 @@ from server.api.boards import open_board
 from server.api.errors import ApiError, body_chunks
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
+from server.clock import now_ms
 from server.evidence.formats import UnsupportedUpload, reader_for
 from server.evidence.ingest import ingest
 from server.evidence.records import Document, Targets, event_document, feedback_document
 from server.metrics import IMPORTS
-from server.sync.room import now_ms
 
 MAX_RECORD_BYTES = 64 * 1024
 T = TypeVar("T")
@@ -63,8 +63,8 @@ async def _upload(
         read = reader_for(request.headers.get("content-type", ""), MAX_RECORD_BYTES, fields)
     except UnsupportedUpload as error:
         raise ApiError("bad_request", str(error)) from None
-    await board.room.catch_up()
-    targets = Targets(board.room.state.elements.values())
+    state, _ = await board.handle.read()
+    targets = Targets(state.elements.values())
     into = getattr(found.evidence, kind)
 
     async def store(docs: list[Document]) -> int:

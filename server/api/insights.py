@@ -21,9 +21,9 @@ from server.api.boards import open_board
 from server.api.errors import convert
 from server.api.routing import Endpoint, json_response
 from server.api.services import services
+from server.clock import now_ms
 from server.evidence import insights
 from server.store.evidence import Evidence
-from server.sync.room import now_ms
 
 
 class InsightQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -37,9 +37,9 @@ class InsightQuery(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 async def _open(request: Request) -> tuple[str, list[AnyElement], Evidence, InsightQuery]:
     """The board (viewer or above), its elements now, the evidence store and the options."""
     board = await open_board(request)
-    await board.room.catch_up()
+    state, _ = await board.handle.read()
     query = convert(dict(request.query_params), InsightQuery)
-    elements = list(board.room.state.elements.values())
+    elements = list(state.elements.values())
     return board.record.id, elements, services(request).evidence, query
 
 

@@ -3,7 +3,7 @@
 from server.board.apply import Context, apply_batch, apply_effects, commit_batch
 from server.board.errors import Rejected
 from server.board.limits import REPLAY_LIMITS, Limits
-from server.board.state import BoardState
+from server.board.state import BoardState, canonical
 
 __all__ = [
     "REPLAY_LIMITS",
@@ -13,5 +13,6 @@ __all__ = [
     "Rejected",
     "apply_batch",
     "apply_effects",
+    "canonical",
     "commit_batch",
 ]

@@ -11,6 +11,7 @@ from schemas.auth import Role
 from schemas.board import AnyElement, Comment, Edge, Lane, Node, Stage, Stakeholder
 from schemas.effects import BoardFields, Effects
 from schemas.ops import BoardOp, Create, Delete, Move, Reorder, Update, UpdateBoard
+from server.board.elements import Elements
 from server.board.errors import Rejected
 from server.board.limits import Limits, check_data
 from server.board.ordering import key_between
@@ -54,15 +55,14 @@ def commit_batch(
 
 def apply_effects(state: BoardState, effects: Effects) -> BoardState:
     """`state` with committed effects applied: how replicas (and log replays) follow a batch."""
-    elements = dict(state.elements)
-    size = state.size
-    for gone in effects.removed:
-        size -= element_size(elements.pop(gone))
+    elements, size, removed = state.elements, state.size, set(effects.removed)
+    for gone in removed:
+        size -= element_size(elements[gone])
     for element in effects.put:
-        old = elements.get(element.id)
+        old = None if element.id in removed else elements.get(element.id)
         size += element_size(element) - (element_size(old) if old else 0)
-        elements[element.id] = element
-    changes: dict[str, Any] = {"elements": elements, "size": size}
+    put = {element.id: element for element in effects.put}
+    changes: dict[str, Any] = {"elements": elements.evolve(put, removed), "size": size}
     if effects.board is not None:
         fields = effects.board
         changes |= {"title": fields.title, "description": fields.description}
@@ -85,11 +85,11 @@ def invalid(error: msgspec.ValidationError, prefix: str) -> Rejected:
 class _Elements(Mapping[str, AnyElement]):
     """A copy-on-write view of a state's elements: changes overlay the base, never touch it.
 
-    What the overlay holds at the end is the batch's effect, so effects come for free and a
-    batch costs what it touches, not a copy of the board.
+    What the overlay holds at the end is the batch's effect, so effects come for free; the
+    base is a persistent map, so folding the overlay in costs what the batch touched too.
     """
 
-    def __init__(self, base: dict[str, AnyElement]) -> None:
+    def __init__(self, base: Elements) -> None:
         self.base = base
         self.changed: dict[str, AnyElement] = {}
         self.removed: set[str] = set()
@@ -114,9 +114,17 @@ class _Elements(Mapping[str, AnyElement]):
         return (e.id for e in self.values())
 
     def values(self) -> Iterator[AnyElement]:  # type: ignore[override]
-        for element_id, element in self.base.items():
-            if element_id not in self.removed:
-                yield self.changed.get(element_id, element)
+        """In order, as a replica following the effects would hold them."""
+        for element in self.base.ordered():
+            if element.id not in self.removed:
+                yield self.changed.get(element.id, element)
+        yield from (e for i, e in self.changed.items() if i not in self.base)
+
+    def unordered(self) -> Iterator[AnyElement]:
+        """Every element in no particular order: for scans whose result does not depend on it."""
+        for element in self.base.unordered():
+            if element.id not in self.removed:
+                yield self.changed.get(element.id, element)
         yield from (e for i, e in self.changed.items() if i not in self.base)
 
     def put(self, element: AnyElement) -> None:
@@ -133,14 +141,11 @@ class _Elements(Mapping[str, AnyElement]):
             self.removed.add(element_id)
         return element
 
-    def merged(self) -> dict[str, AnyElement]:
-        """The resulting elements, in the order a replica applying the effects keeps them."""
+    def merged(self) -> Elements:
+        """The resulting elements: a new map sharing everything untouched with the base."""
         if not self.changed and not self.removed:
             return self.base
-        merged = {**self.base, **self.changed}
-        for gone in self.removed:
-            del merged[gone]
-        return merged
+        return self.base.evolve(self.changed, self.removed)
 
     def effects(self) -> tuple[list[AnyElement], list[str]]:
         # Identity, not equality: 0.0 == -0.0, yet the two encode (and size) differently.
@@ -279,7 +284,7 @@ class _Draft:
         while frontier:
             frontier = {
                 e.id
-                for e in self.elements.values()
+                for e in self.elements.unordered()
                 if e.id not in doomed and _hangs_on(e, frontier)
             }
             doomed |= frontier
@@ -314,7 +319,7 @@ class _Draft:
 
     def _siblings(self, element: AnyElement) -> Iterable[Stage | Lane]:
         kind = type(element)
-        return (e for e in self.elements.values() if type(e) is kind)  # type: ignore[misc]
+        return (e for e in self.elements.unordered() if type(e) is kind)  # type: ignore[misc]
 
     def _expect(self, element_id: str | None, kind: type, path: str) -> None:
         if element_id is not None and not isinstance(self.elements.get(element_id), kind):

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime
 import re
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from pymongo.write_concern import WriteConcern
 from schemas.board import AnyElement
 from schemas.effects import Effects
 from schemas.ops import BoardOp
-from server.metrics import COMMIT_SECONDS, GROUP_SIZE
+from server.metrics import COMMIT_SECONDS, GROUP_SIZE, INSERT_GROUPS
 
 DURABLE = WriteConcern(w="majority", j=True)
 SIGNAL_TTL_SECONDS = 60
@@ -107,6 +108,7 @@ class Store:
         self.client = client
         self.db = db
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self.origin = secrets.token_hex(8)  # marks our log documents, so our stream skips them
         self._writer: asyncio.Task[None] | None = None
         self.boards = db.boards
         self.ops = db.ops
@@ -187,7 +189,7 @@ class Store:
         different boards that arrive while a write is in flight share the next insert.
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((_document(board_id, entries), future))
+        self._waiting.append(({**_document(board_id, entries), "origin": self.origin}, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
         GROUP_SIZE.observe(len(entries))
@@ -197,6 +199,7 @@ class Store:
     async def _write_waiting(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            INSERT_GROUPS.observe(len(batch))
             try:
                 await self.ops.insert_many([doc for doc, _ in batch], ordered=False)
                 taken: set[int] = set()
@@ -213,12 +216,16 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
-        """Every entry any instance commits from the moment this opens: the change stream."""
+        """Every entry another instance commits from the moment this opens: the change stream.
+
+        Our own commits are skipped undecoded: the room that wrote them already has them.
+        """
         async with _inserts(self.ops) as docs:
 
             async def changes() -> AsyncIterator[tuple[str, list[LogEntry]]]:
                 async for doc in docs:
-                    yield doc["board"], entries_of(doc)
+                    if doc.get("origin") != self.origin:
+                        yield doc["board"], entries_of(doc)
 
             yield changes()
 

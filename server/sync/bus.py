@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from schemas.auth import Role
+from server.clock import now_ms
 from server.metrics import FANOUT_LAG, STREAM_LAG
 from server.store.mongo import Store, StoreError
-from server.sync.room import Rooms, now_ms
+from server.sync.room import Rooms
 
 log = logging.getLogger("journeyboard.sync")
 T = TypeVar("T")

@@ -1,9 +1,15 @@
 """What a submission comes to, shared by the room that commits and the callers that wait."""
 
+from typing import Literal
+
 import msgspec
 
 from schemas.effects import Effects
 from schemas.ops import BoardOp
+
+# How a submission's retry is told: "none" for a one-off, "session" for a live client whose
+# client_op_ids only increase, "lookup" (REST keys, in any order) to ask the log.
+RetryCheck = Literal["none", "session", "lookup"]
 
 
 class Committed(msgspec.Struct, frozen=True, kw_only=True):

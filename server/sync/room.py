@@ -14,31 +14,25 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import msgspec
 
 from schemas.api import BoardInfo
 from schemas.auth import Role
-from schemas.effects import Effects
 from schemas.errors import CloseCode
 from schemas.messages import Left, Welcome
 from schemas.ops import BoardOp
 from server.board import (
-    REPLAY_LIMITS,
     BoardState,
-    Context,
     Rejected,
-    apply_batch,
-    apply_effects,
-    commit_batch,
 )
-from server.board.apply import element_size
+from server.clock import now_ms
 from server.settings import Settings
 from server.store.accounts import Accounts
-from server.store.mongo import BoardBlob, BoardRecord, LogEntry, Store, StoreError, decode_blob
+from server.store.mongo import BoardRecord, LogEntry, Store, StoreError, decode_blob
 from server.sync.catchup import Position, catch_up, op_message
-from server.sync.results import BoardBusy, Committed, OutcomeUnknown
+from server.sync.pipeline import blob_of, follow, outcome_of, stage, state_of
+from server.sync.results import BoardBusy, Committed, OutcomeUnknown, RetryCheck
 from server.sync.session import Session
 
 log = logging.getLogger("journeyboard.sync")
@@ -46,9 +40,7 @@ encode = msgspec.json.Encoder().encode
 
 MAX_ATTEMPTS = 50
 MAX_GROUP = 500
-
-
-RetryCheck = Literal["none", "session", "lookup"]
+RECENT = 256  # entries a room keeps to answer resends from memory
 
 
 @dataclass
@@ -74,36 +66,6 @@ def _nowhere(board_id: str, text: str) -> None:
     """A single instance has no one to relay to."""
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def replay(state: BoardState, entries: Sequence[LogEntry]) -> BoardState:
-    for entry in entries:
-        state = _replay_one(state, entry)
-    return state
-
-
-def _replay_one(state: BoardState, entry: LogEntry) -> BoardState:
-    """Follow a committed entry: by its effects, or by its ops if it predates protocol 2."""
-    if entry.effects is not None:
-        return apply_effects(state, entry.effects)
-    context = Context(user=entry.user, now_ms=entry.at, limits=REPLAY_LIMITS)
-    return apply_batch(state, entry.ops, context)
-
-
-def outcome_of(entry: LogEntry, duplicate: bool) -> Committed:
-    """The answer to the submission `entry` logs (`duplicate`: to a retry of it)."""
-    return Committed(
-        seq=entry.seq,
-        duplicate=duplicate,
-        at=entry.at,
-        effects=entry.effects or Effects(),
-        ops=tuple(entry.ops),
-        via=entry.via,
-    )
-
-
 def _echo(original: asyncio.Future[Committed], copy: asyncio.Future[Committed]) -> None:
     """Give a resend that came while its original was in flight the original's outcome."""
     if copy.done():
@@ -124,25 +86,6 @@ def _settle(future: asyncio.Future[Committed], outcome: Committed | Exception) -
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
-
-
-def state_of(blob: BoardBlob | None) -> BoardState:
-    if blob is None:
-        return BoardState(title="")
-    return BoardState(
-        title=blob.title,
-        description=blob.description,
-        tags=blob.tags,
-        elements={e.id: e for e in blob.elements},
-        size=sum(map(element_size, blob.elements)),
-    )
-
-
-def blob_of(state: BoardState) -> BoardBlob:
-    elements = list(state.elements.values())
-    return BoardBlob(
-        title=state.title, description=state.description, tags=state.tags, elements=elements
-    )
 
 
 def board_info(record: BoardRecord, state: BoardState | None = None) -> BoardInfo:
@@ -177,8 +120,11 @@ class Room:
         self.sessions: set[Session] = set()
         self.queue: asyncio.Queue[Pending] = asyncio.Queue(settings.max_pending_per_board)
         self.high_water: dict[str, int] = {}
+        self.recent: OrderedDict[tuple[str, int], LogEntry] = OrderedDict()
         self.in_flight: dict[tuple[str, int], asyncio.Future[Committed]] = {}
         self._committer: asyncio.Task[None] | None = None
+        self._snapshotter: asyncio.Task[None] | None = None
+        self._logged_bytes = 0  # committed here since the last snapshot was begun
         self.broken = False  # a committer bug left the cache unreliable: reload from the log
         self.relay: Callable[[str, str], None] = _nowhere  # to other instances (server/sync/bus.py)
 
@@ -201,7 +147,7 @@ class Room:
     async def _catch_up(self) -> None:
         """Apply and broadcast what the log holds beyond our seq (another instance wrote it)."""
         for entry in await self.store.entries_after(self.board_id, self.seq):
-            self._committed(entry, _replay_one(self.state, entry))
+            self._committed(entry, follow(self.state, entry))
 
     async def remote(self, entries: Sequence[LogEntry]) -> None:
         """Entries from the change stream: apply the ones that are next, fetch any we missed."""
@@ -210,7 +156,7 @@ class Room:
         async with self.lock:
             for entry in entries:
                 if entry.seq == self.seq + 1:
-                    self._committed(entry, _replay_one(self.state, entry))
+                    self._committed(entry, follow(self.state, entry))
                 elif entry.seq > self.seq:
                     await self._catch_up()
                     return
@@ -277,28 +223,20 @@ class Room:
         remaining = group
         for _ in range(MAX_ATTEMPTS):
             at = now_ms()
-            state, staged = self.state, list[tuple[Pending, LogEntry]]()
+            new = []
             for pending in remaining:
                 seen = await self._seen(pending)
-                if seen is not None:
+                if seen is None:
+                    new.append(pending)
+                else:
                     _settle(pending.future, outcome_of(seen, duplicate=True))
-                    continue
-                try:
-                    state, effects = commit_batch(state, pending.ops, self._context(pending, at))
-                except Rejected as rejected:
-                    _settle(pending.future, rejected)
-                    continue
-                entry = LogEntry(
-                    seq=self.seq + len(staged) + 1,
-                    ops=list(pending.ops),
-                    user=pending.user,
-                    at=at,
-                    client_id=pending.client_key,
-                    client_op_id=pending.client_op_id,
-                    effects=effects,
-                    via=pending.via,
-                )
-                staged.append((pending, entry))
+            state, _, outcomes = stage(self.state, self.seq, new, at, self.settings.limits)
+            staged = list[tuple[Pending, LogEntry]]()
+            for pending, outcome in zip(new, outcomes, strict=True):
+                if isinstance(outcome, Rejected):
+                    _settle(pending.future, outcome)
+                else:
+                    staged.append((pending, outcome))
             if not staged:
                 return
             if await self._append([entry for _, entry in staged]):
@@ -327,12 +265,11 @@ class Room:
         self.state, self.seq = state, staged[-1][1].seq
         for _, entry in staged:
             self._note(entry)
-            self.broadcast(encode(op_message(entry)).decode())
+            text = encode(op_message(entry)).decode()
+            self._logged_bytes += len(text)
+            self.broadcast(text)
         for pending, entry in staged:
             _settle(pending.future, outcome_of(entry, duplicate=False))
-
-    def _context(self, pending: Pending, at: int) -> Context:
-        return Context(user=pending.user, now_ms=at, role=pending.role, limits=self.settings.limits)
 
     async def _seen(self, pending: Pending) -> LogEntry | None:
         """This submission as committed before, if it is a retry."""
@@ -341,15 +278,22 @@ class Room:
         high = self.high_water.get(pending.client_key)
         if pending.check == "session" and high is not None and pending.client_op_id > high:
             return None
+        recent = self.recent.get((pending.client_key, pending.client_op_id))
+        if recent is not None:
+            return recent
         return await self.store.find_submission(
             self.board_id, pending.client_key, pending.client_op_id
         )
 
     def _note(self, entry: LogEntry) -> None:
-        """Remember the highest op id seen per client: larger ones from a session are new."""
+        """Remember the highest op id seen per client (larger ones from a session are new),
+        and the latest entries, so a resend of one of them is answered without a lookup."""
         self.high_water[entry.client_id] = max(
             self.high_water.get(entry.client_id, -1), entry.client_op_id
         )
+        self.recent[entry.client_id, entry.client_op_id] = entry
+        if len(self.recent) > RECENT:
+            self.recent.popitem(last=False)
 
     def _committed(self, entry: LogEntry, state: BoardState) -> None:
         """Make an entry committed elsewhere current and send it to every session."""
@@ -369,15 +313,39 @@ class Room:
                 session.send(text)
 
     async def _maybe_snapshot(self, entries: list[LogEntry], at: int) -> None:
-        """Refresh the cached snapshot now and then, and at once when the title or tags change."""
-        meta_changed = any(e.effects is not None and e.effects.board for e in entries)
-        if meta_changed or self.seq - self.snapshot_seq >= self.settings.snapshot_every:
-            await self.store.save_snapshot(self.board_id, self.seq, blob_of(self.state), at)
-            self.snapshot_seq = self.seq
+        """Refresh the cached snapshot now and then, off the commit path; at once (before the
+        ack) when the title or tags change, since board lists read them from the board document.
+        """
+        if any(e.effects is not None and e.effects.board for e in entries):
+            await self._save_snapshot(self.seq, self.state, at)
+        elif self._snapshot_due() and (self._snapshotter is None or self._snapshotter.done()):
+            self._logged_bytes = 0
+            self._snapshotter = asyncio.create_task(
+                self._save_snapshot(self.seq, self.state, at), name=f"snapshot {self.board_id}"
+            )
 
-    async def join(self, session: Session, since: int | None) -> None:
+    def _snapshot_due(self) -> bool:
+        """Every `snapshot_every` ops, and not before the log since the last snapshot holds a
+        quarter of the board's bytes: writing a big board's snapshot costs what its size does,
+        so this keeps that cost per op, and the replay a load does, bounded by the op sizes."""
+        behind = self.seq - self.snapshot_seq >= self.settings.snapshot_every
+        return behind and self._logged_bytes >= self.state.size // 4
+
+    async def _save_snapshot(self, seq: int, state: BoardState, at: int) -> None:
+        """Write the state (a value: later commits never change it) as the cached snapshot."""
+        try:
+            await self.store.save_snapshot(self.board_id, seq, blob_of(state), at)
+        except StoreError as error:  # a cache: the next one, or a replay of the log, makes up
+            log.warning("snapshot of %s not saved (%s)", self.board_id, type(error).__name__)
+            return
+        self.snapshot_seq = max(self.snapshot_seq, seq)
+
+    async def join(self, session: Session, since: int | None, fresh: bool = False) -> None:
         """Greet a session and go live; it sends what it missed (ops or a snapshot) first,
-        at the pace its socket takes them."""
+        at the pace its socket takes them. A `fresh` client id (minted for this connection)
+        has nothing in the log, so its submissions are known new without asking the log."""
+        if fresh:
+            self.high_water.setdefault(f"{session.user}/{session.client_id}", -1)
         async with self.lock:
             await self._catch_up()
             welcome = Welcome(

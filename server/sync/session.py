@@ -9,8 +9,8 @@ import contextlib
 import hashlib
 import time
 from collections import deque
-from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncGenerator, Sequence
+from typing import Protocol
 
 import msgspec
 
@@ -31,15 +31,13 @@ from schemas.messages import (
     SetPresence,
     Submit,
 )
+from schemas.ops import BoardOp
 from server.board import Rejected
 from server.board.apply import invalid
 from server.ratelimit import Buckets
 from server.settings import Settings
 from server.store.mongo import StoreError
-from server.sync.results import BoardBusy, Committed, OutcomeUnknown
-
-if TYPE_CHECKING:
-    from server.sync.room import Room
+from server.sync.results import BoardBusy, Committed, OutcomeUnknown, RetryCheck
 
 encode = msgspec.json.Encoder().encode
 decode_message = msgspec.json.Decoder(AnyClientMessage).decode
@@ -64,6 +62,23 @@ class Channel(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+class Board(Protocol):
+    """What a session needs of its room (server/sync/room.py), which it does not import."""
+
+    def submit(
+        self,
+        ops: Sequence[BoardOp],
+        user: str,
+        client_id: str,
+        client_op_id: int,
+        role: Role,
+        check: RetryCheck,
+        via: str,
+    ) -> "asyncio.Future[Committed]": ...
+
+    def share(self, text: str, skip: "Session | None" = None) -> None: ...
+
+
 def color_of(user: str) -> str:
     return COLORS[hashlib.sha256(user.encode()).digest()[0] % len(COLORS)]
 
@@ -74,7 +89,7 @@ class Session:
     def __init__(
         self,
         channel: Channel,
-        room: "Room",
+        room: Board,
         user: str,
         role: Role,
         client_id: str,

@@ -7,7 +7,7 @@ import pytest
 
 from schemas.board import Comment, Edge, Lane, Node, Stage, Stakeholder
 from schemas.ops import BoardOp, Create, Delete, Move, Reorder, Update, UpdateBoard
-from server.board import BoardState, Context, Limits, Rejected, apply_batch, commit_batch
+from server.board import BoardState, Context, Limits, Rejected, apply_batch, canonical, commit_batch
 from server.board.apply import element_size
 
 CTX = Context(user="ada", now_ms=1_700_000_000_000)
@@ -18,10 +18,10 @@ def run(*ops: BoardOp, state: BoardState | None = None, ctx: Context = CTX) -> B
 
 
 def rejected(state: BoardState, *ops: BoardOp, ctx: Context = CTX) -> Rejected:
-    before = msgspec.json.encode(state)
+    before = canonical(state)
     with pytest.raises(Rejected) as caught:
         apply_batch(state, list(ops), ctx)
-    assert msgspec.json.encode(state) == before, "a rejection must leave the state untouched"
+    assert canonical(state) == before, "a rejection must leave the state untouched"
     return caught.value
 
 
@@ -268,9 +268,7 @@ def test_apply_is_deterministic() -> None:
         Create(element=Comment(id="c", text="x")),
         Delete(id="d"),
     ]
-    assert msgspec.json.encode(run(*ops, state=flow())) == msgspec.json.encode(
-        run(*ops, state=flow())
-    )
+    assert canonical(run(*ops, state=flow())) == canonical(run(*ops, state=flow()))
 
 
 @pytest.mark.parametrize(

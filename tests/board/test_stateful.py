@@ -1,6 +1,5 @@
 """The core against a naive reference model, driven by hypothesis through random op sequences."""
 
-import msgspec
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -14,6 +13,7 @@ from server.board import (
     Rejected,
     apply_batch,
     apply_effects,
+    canonical,
     commit_batch,
 )
 from server.board.apply import element_size
@@ -39,21 +39,21 @@ class BoardModel(RuleBasedStateMachine):
         return len(self.nodes) + len(self.edges) + len(self.stages)
 
     def apply(self, op: BoardOp, expect_ok: bool) -> None:
-        before = msgspec.json.encode(self.state)
+        before = canonical(self.state)
         try:
             after = apply_batch(self.state, [op], CTX)
         except Rejected:
             assert not expect_ok, f"model accepts {op}"
-            assert msgspec.json.encode(self.state) == before
+            assert canonical(self.state) == before
             return
         assert expect_ok, f"model rejects {op}"
-        assert msgspec.json.encode(apply_batch(self.state, [op], CTX)) == msgspec.json.encode(after)
+        assert canonical(apply_batch(self.state, [op], CTX)) == canonical(after)
         _, effects = commit_batch(self.state, [op], CTX)
         assert not {e.id for e in effects.put} & set(effects.removed), (
             "put and removed are disjoint"
         )
         followed = apply_effects(self.state, effects)
-        assert msgspec.json.encode(followed) == msgspec.json.encode(after), "effects alone converge"
+        assert canonical(followed) == canonical(after), "effects alone converge"
         self.state = after
 
     @rule(node_id=IDS)

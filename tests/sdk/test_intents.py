@@ -38,7 +38,7 @@ BATCHES: list[list[BoardOp]] = [
 
 def server_view(ops: list[BoardOp]) -> BoardView:
     state = apply_batch(BoardState(title="t"), ops, CTX)
-    return BoardView(state.title, state.description, state.tags, state.elements)
+    return BoardView(state.title, state.description, state.tags, dict(state.elements))
 
 
 @pytest.mark.parametrize("batch", BATCHES, ids=lambda b: type(b[0]).__name__)

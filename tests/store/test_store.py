@@ -3,15 +3,15 @@
 import asyncio
 from typing import Any
 
-import msgspec
 import pytest
 
 from schemas.board import Node
 from schemas.ops import Create, Update
-from server.board import BoardState
+from server.board import BoardState, canonical
 from server.settings import Settings
 from server.store.mongo import LogEntry, Store
-from server.sync.room import Room, blob_of, replay
+from server.sync.pipeline import blob_of, replay
+from server.sync.room import Room
 from tests.harness import plain_record
 
 HOSTILE: list[Any] = [
@@ -123,7 +123,7 @@ async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
         await store.boards.update_one({"_id": "b1"}, {"$set": {"snapshot_seq": -1}})
         await store.save_snapshot("b1", cached_seq, blob_of(stale), now_ms=0)
         loaded = await Room.load(await store.get_board("b1") or plain_record(), store, Settings())
-        assert (loaded.seq, msgspec.json.encode(loaded.state)) == (30, msgspec.json.encode(full))
+        assert (loaded.seq, canonical(loaded.state)) == (30, canonical(full))
 
 
 async def test_a_range_of_the_log_can_be_read_page_by_page(store: Store) -> None:
@@ -133,3 +133,26 @@ async def test_a_range_of_the_log_can_be_read_page_by_page(store: Store) -> None
     assert [e.seq for e in page] == [3, 4, 5, 6], "two documents, minus what is before 2"
     rest = await store.entries_after("paged", 6, upto=8, documents=2)
     assert [e.seq for e in rest] == [7, 8], "nothing past `upto`"
+
+
+async def test_the_change_stream_skips_our_own_commits_and_hands_on_others(store: Store) -> None:
+    other = Store(store.client, store.db.name)  # another instance on the same database
+    async with store.watch_ops() as changes:
+        assert await store.append("b1", [entry(1)])
+        assert await other.append("b1", [entry(2)])
+        board, entries = await asyncio.wait_for(anext(changes), 10)
+    assert (board, [e.seq for e in entries]) == ("b1", [2])
+
+
+async def test_a_room_answers_a_resend_of_a_recent_entry_from_memory(store: Store) -> None:
+    await store.insert_board(plain_record())
+    room = await Room.load(plain_record(), store, Settings())
+    ops = [Create(element=Node(id="n"))]
+    first = await room.submit(ops, "u", "c", 7)
+
+    async def no_lookups(*args: Any) -> None:
+        raise AssertionError("the room asked the log")
+
+    store.find_submission = no_lookups  # type: ignore[method-assign]
+    again = await room.submit(ops, "u", "c", 7)
+    assert (again.seq, again.duplicate, first.duplicate) == (first.seq, True, False)

@@ -131,7 +131,7 @@ class Replica:
                 continue
             if answer["type"] == "ack":
                 self.history.ok[op_id] = answer["seq"]
-            elif answer["code"] in ("busy", "unavailable"):
+            elif answer["code"] in ("busy", "unavailable", "outcome_unknown"):  # resend: safe
                 await asyncio.sleep(0.1)
                 continue
             else:

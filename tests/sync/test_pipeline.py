@@ -1,0 +1,62 @@
+"""The commit pipeline's pure step, as a table: submissions in, entries and outcomes out."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from schemas.auth import Role
+from schemas.board import Node
+from schemas.ops import BoardOp, Create, Delete, Update
+from server.board import BoardState, Limits, Rejected
+from server.store.mongo import LogEntry
+from server.sync.pipeline import stage
+
+
+@dataclass
+class Sub:
+    ops: list[BoardOp]
+    user: str = "ana"
+    role: Role = "editor"
+    client_key: str = "ana/c"
+    client_op_id: int = 0
+    via: str = "ws"
+
+
+NEW = [Create(element=Node(id="n"))]
+EDIT = [Update(id="n", set={"label": "x"})]
+GONE = [Delete(id="ghost")]
+
+# (submissions, role of each, what each comes to: a seq or a rejection code)
+TABLE = [
+    ([NEW], "editor", [11]),
+    ([NEW, EDIT], "editor", [11, 12]),
+    ([EDIT], "editor", ["unknown_element"]),
+    ([GONE, NEW, EDIT], "editor", ["unknown_element", 11, 12]),
+    ([NEW, NEW, EDIT], "editor", [11, "duplicate_id", 12]),
+    ([NEW], "viewer", ["forbidden"]),
+]
+
+
+@pytest.mark.parametrize(("batches", "role", "expected"), TABLE)
+def test_a_group_takes_consecutive_seqs_and_refused_submissions_take_none(
+    batches: list[list[BoardOp]], role: Role, expected: list[int | str]
+) -> None:
+    subs = [Sub(ops, role=role, client_op_id=i) for i, ops in enumerate(batches)]
+    staged = stage(BoardState(title="t"), 10, subs, 1_000, Limits())
+    came = [o.seq if isinstance(o, LogEntry) else o.code for o in staged.outcomes]
+    assert came == expected
+    assert [e.seq for e in staged.entries] == [x for x in expected if isinstance(x, int)]
+
+
+def test_an_entry_carries_its_submission_time_and_effects() -> None:
+    staged = stage(BoardState(title="t"), 0, [Sub(NEW, client_op_id=7)], 1_000, Limits())
+    (entry,) = staged.entries
+    assert (entry.client_id, entry.client_op_id, entry.at, entry.via) == ("ana/c", 7, 1_000, "ws")
+    assert entry.effects is not None and [e.id for e in entry.effects.put] == ["n"]
+    assert "n" in staged.state.elements
+
+
+def test_a_refused_submission_leaves_the_state_as_it_was() -> None:
+    before = BoardState(title="t")
+    staged = stage(before, 0, [Sub(GONE)], 0, Limits())
+    assert staged.state is before and isinstance(staged.outcomes[0], Rejected)

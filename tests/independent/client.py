@@ -84,10 +84,18 @@ class Replica:
         return next(self._ids)
 
     async def settle(self, head: int, within: float = 30) -> None:
-        """Wait until the replica is at `head` with nothing unanswered."""
+        """Wait until the replica has reached `head` with nothing unanswered.
+
+        It may pass `head`: a resend sent on resume can commit after the caller's snapshot.
+        """
         try:
             async with asyncio.timeout(within):
-                while self.seq != head or self.pending or self._incoming is not None:
+                while (
+                    self.seq is None
+                    or self.seq < head
+                    or self.pending
+                    or self._incoming is not None
+                ):
                     if self._socket is None:
                         await self.connect()
                     await asyncio.sleep(0.02)

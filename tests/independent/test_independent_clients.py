@@ -134,10 +134,10 @@ async def test_clients_from_the_docs_alone_converge_byte_for_byte(
                 await replica.connect()
         await asyncio.sleep(0.2)
         snapshot = (await http.get(f"/api/boards/{board}/snapshot")).json()
-        while True:  # quiescence: nothing in flight, so the snapshot is final
+        while True:  # quiescence: nothing in flight and everyone at the snapshot's seq
             await asyncio.gather(*(r.settle(snapshot["seq"]) for r in replicas))
             latest = (await http.get(f"/api/boards/{board}/snapshot")).json()
-            if latest["seq"] == snapshot["seq"]:
+            if latest["seq"] == snapshot["seq"] and all(r.seq == latest["seq"] for r in replicas):
                 break
             snapshot = latest
     assert SNAPSHOT.is_valid(snapshot)

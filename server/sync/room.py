@@ -198,6 +198,8 @@ class Room:
     def _landed(self, key: tuple[str, int], future: asyncio.Future[Committed]) -> None:
         if self.in_flight.get(key) is future:
             del self.in_flight[key]
+        if not future.cancelled():
+            future.exception()  # read here: a submitter that went away never reads its outcome
 
     async def _drain(self) -> None:
         while not self.queue.empty():

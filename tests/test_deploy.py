@@ -91,7 +91,10 @@ def test_compose_runs_two_instances_on_a_three_member_replica_set_behind_a_proxy
     assert "replicaSet=rs0" in services["tests"]["environment"]["MONGODB_URI"]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.skipif(
+    shutil.which("node") is None,
+    reason="needs node to syntax-check deploy/rs-init.js: apt-get install -y nodejs",
+)
 def test_replica_set_init_script_is_valid_javascript() -> None:
     checked = subprocess.run(["node", "--check", str(ROOT / "deploy" / "rs-init.js")])
     assert checked.returncode == 0

@@ -54,6 +54,11 @@ def group_fill(url: str) -> dict[str, float]:
     ):
         if float(values.get(f"{metric}_count", 0)):
             fill[name] = round(float(values[f"{metric}_sum"]) / float(values[f"{metric}_count"]), 2)
+    import sys as _s
+
+    for line in lines:
+        if line.startswith("jb_commit_seconds_bucket") or line.startswith("jb_fanout"):
+            print(line, file=_s.stderr)
     return fill
 
 

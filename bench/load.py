@@ -102,9 +102,12 @@ async def fan_out(
             if delivered >= expected:
                 pass
 
-    async def send(connection: ClientConnection, n: int) -> int:
+    async def send(connection: ClientConnection, n: int, phase: float) -> int:
+        """Send at `rate`, starting `phase` of an interval late: editors spread their sends
+        over the interval as independent people do, rather than all at one instant."""
         sent, interval = 0, 1 / rate
-        start = time.perf_counter()
+        start = began + phase * interval
+        await asyncio.sleep(max(0, start - time.perf_counter()))
         while time.perf_counter() - start < seconds:
             await connection.send(edit(sent, f"n{n}"))
             sent += 1
@@ -115,7 +118,9 @@ async def fan_out(
     editors = [c for i, (_, c) in enumerate(clients) if i % clients_per_board < editors_per_board]
     began = time.perf_counter()
     sent = sum(
-        await asyncio.gather(*(send(c, n % editors_per_board) for n, c in enumerate(editors)))
+        await asyncio.gather(
+            *(send(c, n % editors_per_board, n / len(editors)) for n, c in enumerate(editors))
+        )
     )
     await asyncio.sleep(2)  # let the last deliveries arrive
     elapsed = time.perf_counter() - began - 2

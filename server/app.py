@@ -122,7 +122,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             signals=signals,
         )
         app.state.drain = lambda: drain(rooms, settings.drain_seconds)
-        QUEUE_DEPTH.set_function(lambda: sum(room.queue.qsize() for room in rooms))
+        QUEUE_DEPTH.set_function(lambda: sum(room.committer.waiting for room in rooms))
         ROOMS.set_function(lambda: sum(1 for _ in rooms))
         SESSIONS.set_function(lambda: sum(len(room.sessions) for room in rooms))
         background = [

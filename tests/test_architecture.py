@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -96,6 +98,8 @@ def test_sync_modules_import_each_other_one_way() -> None:
         visit(module, ())
 
 
-def test_the_commit_pipeline_does_no_io() -> None:
-    pure = _imported_names(ROOT / "server" / "sync" / "pipeline.py")
-    assert not {name.split(".")[0] for name in pure} & {"asyncio", "pymongo", "starlette", "time"}
+@pytest.mark.parametrize("module", ["pipeline", "log"])
+def test_the_commit_pipeline_and_its_records_do_no_io(module: str) -> None:
+    names = _imported_names(ROOT / "server" / "sync" / f"{module}.py")
+    assert not {name.split(".")[0] for name in names} & {"asyncio", "pymongo", "starlette", "time"}
+    assert not {name for name in names if name.startswith(("server.store", "server.clock"))}

@@ -21,41 +21,13 @@ from pymongo.errors import BulkWriteError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from schemas.board import AnyElement
-from schemas.effects import Effects
-from schemas.ops import BoardOp
 from server.metrics import COMMIT_SECONDS, GROUP_SIZE, INSERT_GROUPS
+from server.sync.log import BoardBlob, LogEntry
 
 DURABLE = WriteConcern(w="majority", j=True)
 SIGNAL_TTL_SECONDS = 60
 MAJORITY = ReadConcern("majority")
 StoreError = PyMongoError
-
-
-class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One submission, committed: its ops, the seq that orders it, who sent it and when.
-
-    `effects` is what it did (entries written before protocol 2 have none); `via` is how
-    it came ("ws", "rest"; empty before protocol 2).
-    """
-
-    seq: int
-    ops: list[BoardOp]
-    user: str
-    at: int
-    client_id: str
-    client_op_id: int
-    effects: Effects | None = None
-    via: str = ""
-
-
-class BoardBlob(msgspec.Struct, kw_only=True):
-    """The cached board state as stored: rebuilt from the op log whenever it lags."""
-
-    title: str
-    description: str
-    tags: tuple[str, ...]
-    elements: list[AnyElement]
 
 
 class BoardRecord(msgspec.Struct, kw_only=True):

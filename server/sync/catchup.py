@@ -12,9 +12,9 @@ import msgspec
 
 from schemas.api import BoardInfo
 from schemas.board import AnyElement
-from schemas.effects import Effects
-from schemas.messages import OpMessage, Presence, SnapshotChunk, SnapshotMessage, Welcome
-from server.store.mongo import LogEntry, Store
+from schemas.messages import Presence, SnapshotChunk, SnapshotMessage, Welcome
+from server.store.mongo import Store
+from server.sync.log import op_message
 
 encode = msgspec.json.Encoder().encode
 CHUNK_BYTES = 256 * 1024  # elements per snapshot frame: well under any client's frame limit
@@ -29,19 +29,6 @@ class Position(msgspec.Struct, frozen=True, kw_only=True):
     seq: int
     info: BoardInfo
     elements: Iterable[AnyElement]  # never mutated: the room replaces states, never edits one
-
-
-def op_message(entry: LogEntry) -> OpMessage:
-    client_id = entry.client_id.partition("/")[2]
-    return OpMessage(
-        seq=entry.seq,
-        user=entry.user,
-        client_id=client_id,
-        client_op_id=entry.client_op_id,
-        at=entry.at,
-        ops=entry.ops,
-        effects=entry.effects or Effects(),
-    )
 
 
 async def catch_up(

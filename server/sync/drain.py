@@ -15,7 +15,7 @@ async def drain(rooms: Rooms, seconds: float) -> None:
     """
     deadline = asyncio.get_running_loop().time() + seconds
     await _until(
-        lambda: all(room.queue.empty() and not room.lock.locked() for room in rooms),
+        lambda: all(room.committer.idle for room in rooms),
         deadline - seconds / 3,
     )
     rooms.close_all()

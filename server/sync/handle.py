@@ -25,8 +25,9 @@ class BoardHandle:
 
     async def read(self) -> tuple[BoardState, int]:
         """The state and its seq, after catching up with commits other instances made."""
-        await self._room.catch_up()
-        return self._room.state, self._room.seq
+        committer = self._room.committer
+        await committer.catch_up()
+        return committer.state, committer.seq
 
     async def submit(
         self, ops: Sequence[BoardOp], user: str, role: Role, key: tuple[str, int] | None
@@ -34,8 +35,8 @@ class BoardHandle:
         """Commit ops; only a caller-named (client_id, client_op_id) key can be a retry."""
         if key is None:
             name = f"rest-{secrets.token_hex(8)}"
-            return await self._room.submit(ops, user, name, 0, role, check="none")
-        return await self._room.submit(ops, user, *key, role, via="rest")
+            return await self._room.committer.submit(ops, user, name, 0, role, check="none")
+        return await self._room.committer.submit(ops, user, *key, role, via="rest")
 
 
 async def open_handle(rooms: Rooms, record: BoardRecord) -> BoardHandle:

@@ -23,7 +23,7 @@ from server.board import (
 )
 from server.board.apply import element_size
 from server.board.elements import Elements
-from server.store.mongo import BoardBlob, LogEntry
+from server.sync.log import BoardBlob, LogEntry
 from server.sync.results import Committed
 
 

@@ -40,7 +40,7 @@ async def test_op_log_writes_and_reads_carry_explicit_concerns(mongodb_uri: str)
         await store.insert_board(record)
         room = await Room.load(record, store, Settings())
         for i in range(20):
-            await room.submit([Create(element=Node(id=f"n{i}"))], "u", "c", i)
+            await room.committer.submit([Create(element=Node(id=f"n{i}"))], "u", "c", i)
         await Room.load(record, store, Settings())
     finally:
         await client.drop_database(store.db.name)

@@ -9,7 +9,8 @@ from schemas.board import Node
 from schemas.ops import Create, Update
 from server.board import BoardState, canonical
 from server.settings import Settings
-from server.store.mongo import LogEntry, Store
+from server.store.mongo import Store
+from server.sync.log import LogEntry
 from server.sync.pipeline import blob_of, replay
 from server.sync.room import Room
 from tests.harness import plain_record
@@ -115,7 +116,7 @@ async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
     room = await Room.load(plain_record(), store, Settings())
     for i in range(30):
         ops = [Create(element=Node(id=f"n{i}")), Update(id=f"n{i // 2}", set={"label": f"v{i}"})]
-        assert (await room.submit(ops, "u", "c", i)).seq == i + 1
+        assert (await room.committer.submit(ops, "u", "c", i)).seq == i + 1
     full = replay(BoardState(title="t"), await store.entries_after("b1", 0))
     for cached_seq in (0, 10, 30):
         log = await store.entries_after("b1", 0)
@@ -123,7 +124,7 @@ async def test_the_snapshot_is_a_cache_the_log_rebuilds(store: Store) -> None:
         await store.boards.update_one({"_id": "b1"}, {"$set": {"snapshot_seq": -1}})
         await store.save_snapshot("b1", cached_seq, blob_of(stale), now_ms=0)
         loaded = await Room.load(await store.get_board("b1") or plain_record(), store, Settings())
-        assert (loaded.seq, canonical(loaded.state)) == (30, canonical(full))
+        assert (loaded.committer.seq, canonical(loaded.state)) == (30, canonical(full))
 
 
 async def test_a_range_of_the_log_can_be_read_page_by_page(store: Store) -> None:
@@ -148,11 +149,11 @@ async def test_a_room_answers_a_resend_of_a_recent_entry_from_memory(store: Stor
     await store.insert_board(plain_record())
     room = await Room.load(plain_record(), store, Settings())
     ops = [Create(element=Node(id="n"))]
-    first = await room.submit(ops, "u", "c", 7)
+    first = await room.committer.submit(ops, "u", "c", 7)
 
     async def no_lookups(*args: Any) -> None:
         raise AssertionError("the room asked the log")
 
     store.find_submission = no_lookups  # type: ignore[method-assign]
-    again = await room.submit(ops, "u", "c", 7)
+    again = await room.committer.submit(ops, "u", "c", 7)
     assert (again.seq, again.duplicate, first.duplicate) == (first.seq, True, False)

@@ -7,7 +7,7 @@ import httpx
 
 from schemas.board import Node
 from schemas.ops import Create, Move
-from server.store.mongo import LogEntry
+from server.sync.log import LogEntry
 from tests.harness import RunningServer, bearer, user_with_token
 from tests.wsclient import Client, joined, whole_snapshot
 
@@ -22,11 +22,11 @@ async def commit_many(server: RunningServer, board: str, user: str, count: int) 
     record = await server.services.store.get_board(board)
     assert record is not None
     room = await server.services.rooms.open(record)
-    await room.submit([Create(element=Node(id="n"))], user, "seed", 0)
+    await room.committer.submit([Create(element=Node(id="n"))], user, "seed", 0)
     for start in range(1, count, 500):  # under the board's queue limit of 1,000
         end = min(start + 500, count)
         moves = (
-            room.submit([Move(id="n", x=i, y=0)], user, "seed", i, check="none")
+            room.committer.submit([Move(id="n", x=i, y=0)], user, "seed", i, check="none")
             for i in range(start, end)
         )
         await asyncio.gather(*moves)

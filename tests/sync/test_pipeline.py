@@ -8,7 +8,7 @@ from schemas.auth import Role
 from schemas.board import Node
 from schemas.ops import BoardOp, Create, Delete, Update
 from server.board import BoardState, Limits, Rejected
-from server.store.mongo import LogEntry
+from server.sync.log import LogEntry
 from server.sync.pipeline import stage
 
 

@@ -80,7 +80,7 @@ class Store:
         self.client = client
         self.db = db
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
-        self.origin = secrets.token_hex(8)  # marks our log documents, so our stream skips them
+        self.origin = secrets.token_hex(8)  # marks what we insert, so our streams skip it
         self._writer: asyncio.Task[None] | None = None
         self.boards = db.boards
         self.ops = db.ops
@@ -190,26 +190,21 @@ class Store:
     async def watch_ops(self) -> AsyncIterator[AsyncIterator[tuple[str, list[LogEntry]]]]:
         """Every entry another instance commits from the moment this opens: the change stream.
 
-        Our own commits are skipped undecoded: the room that wrote them already has them.
+        Our own commits never come back: the committer that wrote them already has them.
         """
-        async with _inserts(self.ops) as docs:
-
-            async def changes() -> AsyncIterator[tuple[str, list[LogEntry]]]:
-                async for doc in docs:
-                    if doc.get("origin") != self.origin:
-                        yield doc["board"], entries_of(doc)
-
-            yield changes()
+        async with _inserts(self.ops, self.origin) as docs:
+            yield ((doc["board"], entries_of(doc)) async for doc in docs)
 
     @contextlib.asynccontextmanager
     async def watch_signals(self) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        """Every signal any instance sends from the moment this opens."""
-        async with _inserts(self.signals) as docs:
+        """Every signal another instance sends from the moment this opens."""
+        async with _inserts(self.signals, self.origin) as docs:
             yield docs
 
     async def send_signal(self, doc: dict[str, Any]) -> None:
         """Tell the other instances something ephemeral; kept a minute, not journaled."""
-        await self.signals.insert_one({**doc, "at": datetime.datetime.now(datetime.UTC)})
+        at = datetime.datetime.now(datetime.UTC)
+        await self.signals.insert_one({**doc, "origin": self.origin, "at": at})
 
     async def find_submission(
         self, board_id: str, client_key: str, client_op_id: int
@@ -240,22 +235,30 @@ class Store:
 
 @contextlib.asynccontextmanager
 async def _inserts(
-    collection: AsyncCollection[dict[str, Any]], idle_poll: float = 0.05
+    collection: AsyncCollection[dict[str, Any]],
+    origin: str,
+    idle_poll: float = 0.05,
+    idle_poll_max: float = 0.5,
 ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-    """The documents inserted into `collection` from now on, by a change stream.
+    """The documents other instances insert into `collection` from now on, by a change stream.
 
-    When a poll finds nothing, wait `idle_poll` before the next: nx-27017 answers an
-    empty getMore at once, and polling it back to back kept two cores busy while idle.
+    The database drops our own (marked with `origin`), so they never travel back. MongoDB
+    holds an empty getMore open up to max_await_time; nx-27017 answers it at once, so an empty
+    poll waits before the next, twice as long each time up to `idle_poll_max` while nothing
+    comes: an idle store is asked twice a second, a busy one as soon as it has something.
     """
-    pipeline = [{"$match": {"operationType": "insert"}}]
+    pipeline = [{"$match": {"operationType": "insert", "fullDocument.origin": {"$ne": origin}}}]
     async with await collection.watch(pipeline, max_await_time_ms=1000) as stream:
 
         async def documents() -> AsyncIterator[dict[str, Any]]:
+            wait = idle_poll
             while True:
                 change = await stream.try_next()
                 if change is None:
-                    await asyncio.sleep(idle_poll)
+                    await asyncio.sleep(wait)
+                    wait = min(idle_poll_max, wait * 2)
                     continue
+                wait = idle_poll
                 yield change["fullDocument"]
 
         yield documents()

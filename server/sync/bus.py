@@ -9,7 +9,6 @@ to that board's room, if open there, within one poll.
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -74,7 +73,6 @@ class Signals:
     def __init__(self, store: Store, rooms: Rooms) -> None:
         self.store = store
         self.rooms = rooms
-        self.origin = secrets.token_hex(8)
         self._sending: set[asyncio.Task[None]] = set()
 
     def role_changed(self, board_id: str, user: str, role: Role | None) -> None:
@@ -87,7 +85,7 @@ class Signals:
         self._send({"kind": "message", "board": board_id, "text": text})
 
     def _send(self, doc: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._insert({**doc, "origin": self.origin}))
+        task = asyncio.create_task(self._insert(doc))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
@@ -102,7 +100,7 @@ class Signals:
 
     async def _receive(self, doc: dict[str, Any]) -> None:
         room = self.rooms.get(doc["board"])
-        if doc["origin"] == self.origin or room is None:
+        if room is None:
             return
         if doc["kind"] == "role":
             room.apply_roles({doc["user"]: doc["role"]})

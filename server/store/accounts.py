@@ -125,6 +125,13 @@ class Accounts:
             async for d in self.members.find({"board": board_id}).sort("user", 1)
         ]
 
+    async def members_in(self, board_ids: list[str]) -> dict[str, dict[str, Role]]:
+        """Board id -> user -> role for several boards, in one read."""
+        found: dict[str, dict[str, Role]] = {board_id: {} for board_id in board_ids}
+        async for d in self.members.find({"board": {"$in": board_ids}}):
+            found[d["board"]][d["user"]] = d["role"]
+        return found
+
     async def roles_of(self, user: str) -> dict[str, Role]:
         """Board id -> this user's role, for every board they are a member of."""
         return {

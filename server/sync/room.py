@@ -199,11 +199,11 @@ class Rooms:
         if room is not None:
             room.apply_roles({user: role})
 
-    async def _refresh_roles(self, room: Room) -> None:
-        """Re-read a room's members: catches changes made through other instances."""
+    async def _members(self, rooms: list[Room]) -> dict[str, dict[str, Role]]:
+        """Board id -> user -> role for these rooms, in one read (None if the store is away)."""
         with contextlib.suppress(StoreError):
-            members: dict[str, Role | None] = dict(await self.accounts.members_of(room.board_id))
-            room.apply_roles({s.user: members.get(s.user) for s in room.sessions if not s.admin})
+            return await self.accounts.members_in([room.board_id for room in rooms])
+        return {}
 
     async def remote(self, board_id: str, entries: Sequence[LogEntry]) -> None:
         room = self._rooms.get(board_id)
@@ -217,11 +217,23 @@ class Rooms:
                 await room.committer.catch_up()
 
     async def heartbeat(self) -> None:
-        """Every heartbeat interval: ping each session, close silent ones, re-check roles."""
+        """Every heartbeat interval: ping each session, close silent ones, re-check roles
+        (which catches changes made through other instances). The rooms are spread over the
+        interval, so no moment pays for all of them, and their members are read at once."""
+        interval = self.settings.heartbeat_interval
         while True:
-            await asyncio.sleep(self.settings.heartbeat_interval)
-            for room in [r for r in self._rooms.values() if r.sessions]:
-                await self._refresh_roles(room)
+            live = [room for room in self._rooms.values() if room.sessions]
+            if not live:
+                await asyncio.sleep(interval)
+                continue
+            members = await self._members(live)
+            for room in live:
+                await asyncio.sleep(interval / len(live))
+                if room.board_id in members:
+                    roles = members[room.board_id]
+                    room.apply_roles(
+                        {s.user: roles.get(s.user) for s in room.sessions if not s.admin}
+                    )
                 now = time.monotonic()
                 for session in list(room.sessions):
                     session.beat(now)

@@ -9,6 +9,7 @@ from schemas.board import Node
 from schemas.ops import Create, Update
 from server.board import BoardState, canonical
 from server.settings import Settings
+from server.store.accounts import Accounts
 from server.store.mongo import Store
 from server.sync.log import LogEntry
 from server.sync.pipeline import blob_of, replay
@@ -157,3 +158,13 @@ async def test_a_room_answers_a_resend_of_a_recent_entry_from_memory(store: Stor
     store.find_submission = no_lookups  # type: ignore[method-assign]
     again = await room.committer.submit(ops, "u", "c", 7)
     assert (again.seq, again.duplicate, first.duplicate) == (first.seq, True, False)
+
+
+async def test_the_members_of_several_boards_come_in_one_read(store: Store) -> None:
+    accounts = Accounts(store.db)
+    await accounts.set_role("b1", "ana", "editor")
+    await accounts.set_role("b1", "bo", "viewer")
+    await accounts.set_role("b2", "ana", "owner")
+    await accounts.set_role("b3", "cy", "owner")
+    found = await accounts.members_in(["b1", "b2", "empty"])
+    assert found == {"b1": {"ana": "editor", "bo": "viewer"}, "b2": {"ana": "owner"}, "empty": {}}

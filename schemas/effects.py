@@ -10,7 +10,7 @@ from msgspec import Struct
 from schemas.board import AnyElement
 
 
-class BoardFields(Struct, frozen=True, kw_only=True):
+class BoardFields(Struct, frozen=True, gc=False, kw_only=True):
     """The board's own editable fields after a batch that changed any of them."""
 
     title: str
@@ -18,7 +18,9 @@ class BoardFields(Struct, frozen=True, kw_only=True):
     tags: list[str]
 
 
-class Effects(Struct, frozen=True, kw_only=True):
+# gc=False: plain values that never form a cycle, so the garbage collector need not walk
+# the many thousands a server keeps (fewer, shorter pauses; see server/app.py settle_heap).
+class Effects(Struct, frozen=True, gc=False, kw_only=True):
     """The committed result of one batch.
 
     `put`: every element the batch created or changed, in full and as stored (server-stamped

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 from collections import Counter
@@ -59,6 +60,16 @@ def cors(settings: Settings) -> Middleware:
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
+
+
+def settle_heap() -> None:
+    """Keep full garbage collections rare: each walks every live object (80-180 ms on a
+    server holding 500 sockets and 100 boards, measured under `bench.live many_boards`), a
+    pause every client on the instance feels. What startup made lives as long as the process,
+    so the collector stops walking it; and a full collection waits for 100 young ones, not 10.
+    """
+    gc.freeze()
+    gc.set_threshold(700, 10, 100)
 
 
 ENDPOINTS = [
@@ -131,6 +142,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             asyncio.create_task(signals.follow(), name="follow signals"),
             asyncio.create_task(rooms.heartbeat(), name="heartbeats"),
         ]
+        settle_heap()
         try:
             yield
         finally:

@@ -31,6 +31,7 @@ from server.sync.results import BoardBusy, Committed, OutcomeUnknown, RetryCheck
 
 log = logging.getLogger("journeyboard.sync")
 encode = msgspec.json.Encoder().encode
+decode_entry = msgspec.json.Decoder(LogEntry).decode
 
 MAX_ATTEMPTS = 50
 MAX_GROUP = 500
@@ -100,7 +101,8 @@ class Committer:
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[Pending] = asyncio.Queue(settings.max_pending_per_board)
         self._high_water: dict[str, int] = {}
-        self._recent: OrderedDict[tuple[str, int], LogEntry] = OrderedDict()
+        # Encoded: bytes are nothing for the garbage collector to walk, and a hit is rare.
+        self._recent: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._in_flight: dict[tuple[str, int], asyncio.Future[Committed]] = {}
         self._drainer: asyncio.Task[None] | None = None
         self._snapshotter: asyncio.Task[None] | None = None
@@ -259,7 +261,7 @@ class Committer:
             return None
         recent = self._recent.get((pending.client_key, pending.client_op_id))
         if recent is not None:
-            return recent
+            return decode_entry(recent)
         return await self.store.find_submission(
             self.board_id, pending.client_key, pending.client_op_id
         )
@@ -276,7 +278,7 @@ class Committer:
         self.seq = entry.seq
         key = (entry.client_id, entry.client_op_id)
         self._high_water[entry.client_id] = max(self._high_water.get(entry.client_id, -1), key[1])
-        self._recent[key] = entry
+        self._recent[key] = encode(entry)
         if len(self._recent) > RECENT:
             self._recent.popitem(last=False)
         text = encode(op_message(entry)).decode()

@@ -12,7 +12,9 @@ from schemas.messages import OpMessage
 from schemas.ops import BoardOp
 
 
-class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
+# gc=False: plain values that never form a cycle, so the garbage collector need not walk
+# the many thousands a server keeps (fewer, shorter pauses; see server/app.py settle_heap).
+class LogEntry(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """One submission, committed: its ops, the seq that orders it, who sent it and when.
 
     `effects` is what it did (entries written before protocol 2 have none); `via` is how

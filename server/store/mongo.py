@@ -82,6 +82,7 @@ class Store:
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
         self.origin = secrets.token_hex(8)  # marks what we insert, so our streams skip it
         self._writer: asyncio.Task[None] | None = None
+        self._snapshot_lane = asyncio.Lock()
         self.boards = db.boards
         self.ops = db.ops
         self.signals = db.get_collection("signals", write_concern=WriteConcern(w=1))
@@ -137,7 +138,15 @@ class Store:
         return result.deleted_count == 1
 
     async def save_snapshot(self, board_id: str, seq: int, blob: BoardBlob, now_ms: int) -> None:
-        """Cache the state at `seq`, unless a newer one is already cached."""
+        """Cache the state at `seq`, unless a newer one is already cached.
+
+        One at a time: boards edited alike reach their snapshot turn together, and a burst
+        of them would queue every commit behind it in the database.
+        """
+        async with self._snapshot_lane:
+            await self._save_snapshot(board_id, seq, blob, now_ms)
+
+    async def _save_snapshot(self, board_id: str, seq: int, blob: BoardBlob, now_ms: int) -> None:
         await self.boards.update_one(
             {"_id": board_id, "snapshot_seq": {"$lt": seq}},
             {

@@ -56,4 +56,13 @@ app = Starlette(
 )
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    # The websocket settings Journeyboard serves with (server/serving.py): no compression,
+    # no protocol-level pings, so both pay for the same frames.
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        ws_per_message_deflate=False,
+        ws_ping_interval=None,
+    )

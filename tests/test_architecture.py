@@ -99,3 +99,9 @@ def test_sync_modules_import_each_other_one_way() -> None:
 def test_the_commit_pipeline_does_no_io() -> None:
     pure = _imported_names(ROOT / "server" / "sync" / "pipeline.py")
     assert not {name.split(".")[0] for name in pure} & {"asyncio", "pymongo", "starlette", "time"}
+
+
+def test_the_connection_state_machine_does_no_io_and_reads_no_clock() -> None:
+    pure = _imported_names(ROOT / "server" / "sync" / "connection.py")
+    forbidden = {"asyncio", "starlette", "pymongo", "uvicorn", "websockets", "time"}
+    assert not {name.split(".")[0] for name in pure} & forbidden

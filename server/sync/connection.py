@@ -162,7 +162,9 @@ class Connection:
         return self._send(ServerPing())
 
     def receive(self, text: str, now: float) -> list[Action]:
-        """Handle one text frame from the client."""
+        """Handle one text frame from the client; once closing, none is read."""
+        if self.closing is not None:
+            return []
         self.last_heard = now
         if len(text) > self.settings.ws_max_message_bytes:
             limit = self.settings.ws_max_message_bytes

@@ -98,8 +98,11 @@ def test_sync_modules_import_each_other_one_way() -> None:
         visit(module, ())
 
 
-@pytest.mark.parametrize("module", ["pipeline", "log"])
-def test_the_commit_pipeline_and_its_records_do_no_io(module: str) -> None:
+@pytest.mark.parametrize("module", ["pipeline", "log", "connection"])
+def test_the_sans_io_sync_core_does_no_io_and_reads_no_clock(module: str) -> None:
+    """The commit pipeline, its records and the connection state machine: inputs in,
+    outputs out, tested with tables."""
     names = _imported_names(ROOT / "server" / "sync" / f"{module}.py")
-    assert not {name.split(".")[0] for name in names} & {"asyncio", "pymongo", "starlette", "time"}
+    forbidden = {"asyncio", "starlette", "pymongo", "uvicorn", "websockets", "time"}
+    assert not {name.split(".")[0] for name in names} & forbidden
     assert not {name for name in names if name.startswith(("server.store", "server.clock"))}

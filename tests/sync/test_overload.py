@@ -109,7 +109,7 @@ async def test_a_client_that_stops_reading_is_dropped_not_buffered(quick: Runnin
         if len(room.sessions) == 1:
             break
     assert len(room.sessions) == 1, "the stalled client was dropped"
-    assert all(s._outbox_bytes <= 1024 * 1024 for s in room.sessions)
+    assert all(s.connection.queued_bytes <= 1024 * 1024 for s in room.sessions)
     resumed, hello, _ = await joined(quick, board, owner, since=1)
     assert hello["seq"] == await op_count(quick, owner, board)
     stalled.abort()

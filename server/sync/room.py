@@ -18,7 +18,6 @@ from schemas.api import BoardInfo
 from schemas.auth import Role
 from schemas.errors import CloseCode
 from schemas.messages import Left, Welcome
-from schemas.ops import BoardOp
 from server.board import BoardState
 from server.settings import Settings
 from server.store.accounts import Accounts
@@ -27,7 +26,6 @@ from server.sync.catchup import Position, catch_up
 from server.sync.committer import Committer
 from server.sync.log import LogEntry
 from server.sync.pipeline import state_of
-from server.sync.results import Committed, RetryCheck
 from server.sync.session import Session
 
 encode = msgspec.json.Encoder().encode
@@ -62,6 +60,7 @@ class Room:
         self.committer = committer
         self.sessions: set[Session] = set()
         self.relay: Callable[[str, str], None] = _nowhere  # to other instances (server/sync/bus.py)
+        self.submit = committer.submit  # what sessions send goes straight to the committer
         committer.publish = self.broadcast
         committer.failed = lambda: self.close_sessions(
             CloseCode.INTERNAL, "the board failed on the server; reconnect"
@@ -82,19 +81,6 @@ class Room:
     @property
     def idle(self) -> bool:
         return not self.sessions and self.committer.idle
-
-    def submit(
-        self,
-        ops: Sequence[BoardOp],
-        user: str,
-        client_id: str,
-        client_op_id: int,
-        role: Role,
-        check: RetryCheck,
-        via: str,
-    ) -> asyncio.Future[Committed]:
-        """What a session sends goes to the committer (the Board protocol sessions know)."""
-        return self.committer.submit(ops, user, client_id, client_op_id, role, check, via)
 
     def share(self, text: str, skip: Session | None = None) -> None:
         """Broadcast here and on every other instance (presence, insight; ops go by the log)."""

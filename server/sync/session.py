@@ -52,6 +52,20 @@ class Board(Protocol):
 class Session:
     """A client on a board: it queues what the room broadcasts and answers what the client sends."""
 
+    __slots__ = (  # no per-instance dict: every idle connection holds one
+        "_catch_up",
+        "_outbox",
+        "_stopped",
+        "_timer",
+        "_wakeup",
+        "_writer",
+        "admin",
+        "channel",
+        "connection",
+        "role",
+        "room",
+    )
+
     def __init__(
         self,
         channel: Channel,

@@ -137,19 +137,33 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
 
 
 async def _pump(websocket: WebSocket, room: Room, session: Session) -> None:
-    """Run reader and writer until one side closes; then stop the other."""
-    tasks = {
-        asyncio.create_task(_read(websocket, session)),
-        asyncio.create_task(session.run_writer()),
-    }
+    """Read in this task while the session's writer sends; when one side ends, stop the other.
+
+    Reading here rather than in a task of its own saves a task per connection, which is most
+    of what an idle socket costs. The writer ends once its close frame is out (or the client
+    was abandoned); it then cancels the reading, and that cancellation alone is swallowed.
+    """
+    reading = asyncio.current_task()
+    assert reading is not None
+    writer = asyncio.create_task(session.run_writer())
+    still_reading = True
+
+    def stop_reading(_: object) -> None:
+        if still_reading:
+            reading.cancel()
+
+    writer.add_done_callback(stop_reading)
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await _read(websocket, session)
+    except asyncio.CancelledError:
+        if not writer.done() or reading.uncancel() > 0:
+            raise  # cancelled from outside (shutdown): pass it on
     finally:
+        still_reading = False
         room.leave(session)
         session.stop()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
 
 
 async def _read(websocket: WebSocket, session: Session) -> None:

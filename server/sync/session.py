@@ -52,6 +52,20 @@ class Board(Protocol):
 class Session:
     """A client on a board: it queues what the room broadcasts and answers what the client sends."""
 
+    __slots__ = (  # no per-instance dict: every idle connection holds a session
+        "_catch_up",
+        "_outbox",
+        "_ready",
+        "_stopped",
+        "_timer",
+        "_writer",
+        "admin",
+        "channel",
+        "connection",
+        "role",
+        "room",
+    )
+
     def __init__(
         self,
         channel: Channel,
@@ -69,7 +83,7 @@ class Session:
         self.connection = Connection(user, client_id, settings, time.monotonic())
         self._outbox: deque[str] = deque()
         self._catch_up: AsyncGenerator[str, None] | None = None
-        self._wakeup = asyncio.Event()
+        self._ready: asyncio.Future[None] | None = None  # what an idle writer waits on
         self._writer: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
@@ -132,14 +146,14 @@ class Session:
             match action:
                 case Send(text=text):
                     self._outbox.append(text)
-                    self._wakeup.set()
+                    self._wake_writer()
                 case Submit(ops=ops, client_op_id=client_op_id):
                     self._submit(ops, client_op_id)
                 case Share(text=text):
                     self.room.share(text, skip=self)
                 case Close():
                     self._outbox.clear()
-                    self._wakeup.set()
+                    self._wake_writer()
                     # A client that reads nothing cannot take our close frame: give up after 2 s.
                     asyncio.get_running_loop().call_later(2, self._abandon)
                 case Wake(at=at):
@@ -165,6 +179,11 @@ class Session:
         self._timer = None
         self._do(self.connection.wake(time.monotonic()))
 
+    def _wake_writer(self) -> None:
+        """A bare future rather than an asyncio.Event: an idle connection holds one, and less."""
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+
     def _abandon(self) -> None:
         if self._writer is not None:
             self._writer.cancel()
@@ -174,8 +193,9 @@ class Session:
         self._writer = asyncio.current_task()
         await self._send_catch_up()
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
+            if not self._outbox and self.closing is None:
+                self._ready = asyncio.get_running_loop().create_future()
+                await self._ready
             while self._outbox and self.closing is None:
                 text = self._outbox.popleft()
                 self.connection.sent(text)

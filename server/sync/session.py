@@ -11,7 +11,7 @@ import contextlib
 import functools
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Protocol
 
 from schemas.auth import Role
@@ -32,19 +32,17 @@ class Channel(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+# Submit ops: (ops, user, client_id, client_op_id, role, retry check, via) -> the outcome.
+SubmitOps = Callable[
+    [Sequence[BoardOp], str, str, int, Role, RetryCheck, str], "asyncio.Future[Committed]"
+]
+
+
 class Board(Protocol):
     """What a session needs of its room (server/sync/room.py), which it does not import."""
 
-    def submit(
-        self,
-        ops: Sequence[BoardOp],
-        user: str,
-        client_id: str,
-        client_op_id: int,
-        role: Role,
-        check: RetryCheck,
-        via: str,
-    ) -> "asyncio.Future[Committed]": ...
+    @property
+    def submit(self) -> SubmitOps: ...
 
     def share(self, text: str, skip: "Session | None" = None) -> None: ...
 

@@ -15,7 +15,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Match, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schemas import asyncapi
 from server.api import accounts, boards, evidence, health, insights, members
@@ -60,6 +61,30 @@ def cors(settings: Settings) -> Middleware:
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
+
+
+BOARD_SOCKET = WebSocketRoute("/ws/boards/{board_id}", board_socket)
+
+
+def sockets_first(app: Starlette) -> ASGIApp:
+    """The app's middleware stack, with board sockets handed straight to their route.
+
+    The HTTP middleware (access log, CORS, error pages) has nothing to do for a websocket,
+    yet each layer would stay suspended for the socket's whole life: about a tenth of what
+    an idle connection costs. Origin, credentials and limits are checked in server/ws.py.
+    """
+    stack = app.build_middleware_stack()
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            match, child = BOARD_SOCKET.matches(scope)
+            if match is Match.FULL:
+                scope.update(child)
+                await BOARD_SOCKET.handle(scope, receive, send)
+                return
+        await stack(scope, receive, send)
+
+    return dispatch
 
 
 def settle_heap() -> None:
@@ -175,7 +200,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             *PAGE_ROUTES,
             Route("/metrics", metrics, methods=["GET"]),
             Route("/asyncapi.json", asyncapi_json, methods=["GET"]),
-            WebSocketRoute("/ws/boards/{board_id}", board_socket),
+            BOARD_SOCKET,
         ],
         lifespan=lifespan,
         middleware=[Middleware(Observe), cors(settings)],
@@ -187,6 +212,7 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             OutcomeUnknown: on_outcome_unknown,
         },
     )
+    app.middleware_stack = sockets_first(app)
     app.state.connections = Counter()
     app.state.limiter = Limiter(
         per_ip=Buckets(settings.requests_per_second_per_ip, settings.requests_burst_per_ip),

@@ -67,7 +67,8 @@ BOARD_SOCKET = WebSocketRoute("/ws/boards/{board_id}", board_socket)
 
 
 def sockets_first(app: Starlette) -> ASGIApp:
-    """The app's middleware stack, with board sockets handed straight to their route.
+    """The app's middleware stack, with board sockets handed straight to their route (the
+    one place it is routed).
 
     The HTTP middleware (access log, CORS, error pages) has nothing to do for a websocket,
     yet each layer would stay suspended for the socket's whole life: about a tenth of what
@@ -200,7 +201,6 @@ def create_app(settings: Settings, mongodb_uri: str) -> Starlette:
             *PAGE_ROUTES,
             Route("/metrics", metrics, methods=["GET"]),
             Route("/asyncapi.json", asyncapi_json, methods=["GET"]),
-            BOARD_SOCKET,
         ],
         lifespan=lifespan,
         middleware=[Middleware(Observe), cors(settings)],

@@ -144,22 +144,19 @@ class Store:
         of them would queue every commit behind it in the database.
         """
         async with self._snapshot_lane:
-            await self._save_snapshot(board_id, seq, blob, now_ms)
-
-    async def _save_snapshot(self, board_id: str, seq: int, blob: BoardBlob, now_ms: int) -> None:
-        await self.boards.update_one(
-            {"_id": board_id, "snapshot_seq": {"$lt": seq}},
-            {
-                "$set": {
-                    "snapshot": encode_blob(blob),
-                    "snapshot_seq": seq,
-                    "title": blob.title,
-                    "description": blob.description,
-                    "tags": list(blob.tags),
-                    "updated_at": now_ms,
-                }
-            },
-        )
+            await self.boards.update_one(
+                {"_id": board_id, "snapshot_seq": {"$lt": seq}},
+                {
+                    "$set": {
+                        "snapshot": encode_blob(blob),
+                        "snapshot_seq": seq,
+                        "title": blob.title,
+                        "description": blob.description,
+                        "tags": list(blob.tags),
+                        "updated_at": now_ms,
+                    }
+                },
+            )
 
     async def append(self, board_id: str, entries: Sequence[LogEntry]) -> bool:
         """The commit point: write a group of consecutive entries durably, as one document.

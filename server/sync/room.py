@@ -186,7 +186,7 @@ class Rooms:
             room.apply_roles({user: role})
 
     async def _members(self, rooms: list[Room]) -> dict[str, dict[str, Role]]:
-        """Board id -> user -> role for these rooms, in one read (None if the store is away)."""
+        """Board id -> user -> role for these rooms, in one read (none while the store is away)."""
         with contextlib.suppress(StoreError):
             return await self.accounts.members_in([room.board_id for room in rooms])
         return {}

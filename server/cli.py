@@ -51,7 +51,7 @@ def database(settings: Settings) -> Iterator[str]:
     with store:
         store.supervise()
         log.info("embedded store (nx-27017) at %s, data in %s", store.uri, store.folder)
-        log.info("embedded store: write concern is ignored; durability = SQLite journal on disk")
+        log.info("embedded store: journaled writes are synced to disk (SQLite synchronous=FULL)")
         yield store.uri
 
 

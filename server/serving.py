@@ -1,9 +1,10 @@
 """Uvicorn as we run it: read deadlines, a cap on connections, and a shutdown that drains.
 
 Uvicorn alone keeps a half-sent request open forever (its keep-alive timer only runs
-between requests), lets websocket upgrades past `limit_concurrency`, and on shutdown
-closes sockets with 1012 before the app hears of it. Each of those is fixed here, in
-the two places uvicorn lets us plug in: the HTTP protocol class and `Server.shutdown`.
+between requests), lets websocket upgrades past `limit_concurrency`, on shutdown closes
+sockets with 1012 before the app hears of it, and makes one system call per websocket
+frame. Each of those is fixed here, in the three places uvicorn lets us plug in: the HTTP
+and websocket protocol classes and `Server.shutdown`.
 """
 
 import asyncio
@@ -17,6 +18,8 @@ import h11
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 
 from server import logs
 from server.settings import Settings
@@ -78,6 +81,96 @@ def protocol_for(settings: Settings) -> type[DeadlineH11]:
     )
 
 
+SEND_NOW = "journeyboard.send_now"  # the scope extension: see CorkedWebSockets.send_now
+
+
+class CorkedTransport(asyncio.Transport):
+    """A transport that sends what a few event-loop turns wrote in one system call.
+
+    A commit fans out several frames to each client: its broadcasts in one turn, its acks
+    (future callbacks) in the next. Written one by one, the `send` call per frame was the
+    server's largest single cost. Past `flush_at` bytes it writes at once, so the real
+    transport's buffer limits still pause a fast writer.
+    """
+
+    __slots__ = ("_loop", "_pending", "_size", "_transport")
+    flush_at = 64 * 1024
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._transport, self._loop = transport, loop
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._loop.call_soon, self.flush)  # after the next turn too
+        self._pending.append(bytes(data))
+        self._size += len(data)
+        if self._size >= self.flush_at:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._size = 0
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+
+class CorkedWebSockets(WebSocketsSansIOProtocol):
+    """Uvicorn's websocket protocol over a CorkedTransport, with a synchronous send.
+
+    Through ASGI every frame is an awaited `send`; a session that waits for nothing needs
+    a writer task woken per frame, which cost as much as the frame's system call. The app
+    finds `send_now` in the scope's extensions (`SEND_NOW: {"send": ...}`) and uses it
+    while it can.
+    """
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.transport = CorkedTransport(self.transport, self.loop)
+
+    async def run_asgi(self) -> None:
+        self.scope["extensions"][SEND_NOW] = {"send": self.send_now}
+        await super().run_asgi()
+
+    def send_now(self, text: str) -> bool:
+        """Queue a text frame if the socket is open and takes more without waiting."""
+        if self.close_sent or self.disconnected or not self.writable.is_set():
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
+
+
 def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn.Config:
     """Uvicorn's settings for our app, the same in `journeyboard serve`, tests and benchmarks.
 
@@ -91,6 +184,7 @@ def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn
         host=settings.host,
         port=settings.port,
         http=protocol_for(settings),
+        ws=CorkedWebSockets,
         ws_max_size=settings.ws_max_frame_bytes,
         ws_per_message_deflate=False,
         ws_ping_interval=None,  # heartbeats are ours, at app level, the same under every --ws

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 
 import msgspec
 from starlette.websockets import WebSocket
@@ -21,6 +22,7 @@ from schemas.messages import Auth, Error
 from server.api.access import Principal, board_and_role, by_token, client_ip, identify, limiter
 from server.api.errors import ApiError, error_response
 from server.api.services import VALID_ID, services
+from server.serving import SEND_NOW
 from server.settings import Settings
 from server.sync.room import Room
 from server.sync.session import Session
@@ -29,11 +31,23 @@ log = logging.getLogger("journeyboard.ws")
 _decode_auth = msgspec.json.Decoder(Auth).decode
 
 
+def _cannot_send_now(text: str) -> bool:
+    return False
+
+
 class StarletteChannel:
-    """A Session's view of a Starlette websocket."""
+    """A Session's view of a Starlette websocket.
+
+    Our uvicorn protocol (server/serving.py) offers a synchronous send; under another ASGI
+    server every frame goes through the awaited one.
+    """
+
+    __slots__ = ("send_now", "websocket")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
+        extension = websocket.scope.get("extensions", {}).get(SEND_NOW)
+        self.send_now: Callable[[str], bool] = extension["send"] if extension else _cannot_send_now
 
     async def send(self, text: str) -> None:
         await self.websocket.send_text(text)

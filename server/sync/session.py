@@ -29,6 +29,10 @@ class Channel(Protocol):
 
     async def send(self, text: str) -> None: ...
 
+    def send_now(self, text: str) -> bool:
+        """Send without waiting if the transport can take it now; False: use `send`."""
+        ...
+
     async def close(self, code: int, reason: str) -> None: ...
 
 
@@ -143,8 +147,11 @@ class Session:
         for action in actions:
             match action:
                 case Send(text=text):
-                    self._outbox.append(text)
-                    self._wake_writer()
+                    if self._writer_idle() and self.channel.send_now(text):
+                        self.connection.sent(text)  # nothing queued: no need to wake the writer
+                    else:
+                        self._outbox.append(text)
+                        self._wake_writer()
                 case Submit(ops=ops, client_op_id=client_op_id):
                     self._submit(ops, client_op_id)
                 case Share(text=text):
@@ -176,6 +183,10 @@ class Session:
     def _woken(self) -> None:
         self._timer = None
         self._do(self.connection.wake(time.monotonic()))
+
+    def _writer_idle(self) -> bool:
+        """The writer is past the catch-up and waits for output: nothing is ahead of a send."""
+        return self._ready is not None and not self._ready.done()
 
     def _wake_writer(self) -> None:
         """A bare future rather than an asyncio.Event: an idle connection holds one, and less."""

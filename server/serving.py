@@ -9,6 +9,7 @@ and websocket protocol classes and `Server.shutdown`.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import time
@@ -19,7 +20,8 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.exceptions import InvalidState
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from server import logs
 from server.settings import Settings
@@ -163,12 +165,17 @@ class CorkedWebSockets(WebSocketsSansIOProtocol):
         """Queue a text frame if the socket is open and takes more without waiting."""
         if self.close_sent or self.disconnected or not self.writable.is_set():
             return False
-        try:
-            self.conn.send_text(text.encode())
-        except InvalidState:
+        if self.conn.state is not State.OPEN:
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.write(text_frame(text))
         return True
+
+
+@functools.lru_cache(maxsize=1)
+def text_frame(text: str) -> bytes:
+    """A server's text frame: unmasked, whole, uncompressed (valid under any extension), so
+    the same bytes for every client: a broadcast is framed once, not once per recipient."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
 def server_config(app: Starlette, settings: Settings, **options: Any) -> uvicorn.Config:

@@ -6,7 +6,7 @@ import gc
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from importlib.metadata import version
 
 from starlette.applications import Starlette
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from schemas import asyncapi
 from server.api import accounts, boards, evidence, health, insights, members
@@ -67,23 +68,24 @@ BOARD_SOCKET = WebSocketRoute("/ws/boards/{board_id}", board_socket)
 
 
 def sockets_first(app: Starlette) -> ASGIApp:
-    """The app's middleware stack, with board sockets handed straight to their route (the
-    one place it is routed).
+    """The app's middleware stack, with board sockets handed straight to their endpoint (the
+    one place they are routed).
 
     The HTTP middleware (access log, CORS, error pages) has nothing to do for a websocket,
     yet each layer would stay suspended for the socket's whole life: about a tenth of what
-    an idle connection costs. Origin, credentials and limits are checked in server/ws.py.
+    an idle connection costs. So would the route's own wrappers, whose exception handlers
+    come from that middleware. Dispatching returns the awaitable rather than awaiting it, so
+    it leaves no frame behind either. Origin, credentials and limits are checked in server/ws.py.
     """
     stack = app.build_middleware_stack()
 
-    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+    def dispatch(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] == "websocket":
             match, child = BOARD_SOCKET.matches(scope)
             if match is Match.FULL:
                 scope.update(child)
-                await BOARD_SOCKET.handle(scope, receive, send)
-                return
-        await stack(scope, receive, send)
+                return board_socket(WebSocket(scope, receive, send))
+        return stack(scope, receive, send)
 
     return dispatch
 

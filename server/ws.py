@@ -144,52 +144,39 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
         session = Session(
             StarletteChannel(websocket), room, who.name, role, client_id, settings, who.admin
         )
-        await room.join(session, _since(websocket), fresh=minted)
-        await _pump(websocket, room, session)
+        await _pump(websocket, room, session, _since(websocket), fresh=minted)
     finally:
         connections[who.name] -= 1
 
 
-async def _pump(websocket: WebSocket, room: Room, session: Session) -> None:
-    """Read in this task while the session's writer sends; when one side ends, stop the other.
-
-    Reading here rather than in a task of its own saves a task per connection, which is most
-    of what an idle socket costs. The writer ends once its close frame is out (or the client
-    was abandoned); it then cancels the reading, and that cancellation alone is swallowed.
+async def _pump(
+    websocket: WebSocket, room: Room, session: Session, since: int | None, fresh: bool
+) -> None:
+    """Join, then read in this task, so an idle socket costs no task of its own (the session
+    writes in one only while it has something to send). Once the session is over (its close
+    frame is out, sending failed, or the client was abandoned) it cancels the reading, and
+    that cancellation alone is swallowed.
     """
     reading = asyncio.current_task()
     assert reading is not None
-    writer = asyncio.create_task(session.run_writer())
-    still_reading = True
-
-    def stop_reading(_: object) -> None:
-        if still_reading:
-            reading.cancel()
-
-    writer.add_done_callback(stop_reading)
+    session.on_over = reading.cancel
     try:
-        await _read(websocket, session)
+        await room.join(session, since, fresh=fresh)
+        while session.closing is None:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is None:
+                session.close_soon(CloseCode.UNSUPPORTED_DATA, "send JSON text frames")
+            else:
+                session.receive(message["text"])
+        await asyncio.Event().wait()  # the writer is sending the close frame; let it finish
     except asyncio.CancelledError:
-        if not writer.done() or reading.uncancel() > 0:
+        if not session.over or reading.uncancel() > 0:
             raise  # cancelled from outside (shutdown): pass it on
     finally:
-        still_reading = False
         room.leave(session)
-        session.stop()
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
-
-
-async def _read(websocket: WebSocket, session: Session) -> None:
-    while session.closing is None:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        if message.get("text") is None:
-            session.close_soon(CloseCode.UNSUPPORTED_DATA, "send JSON text frames")
-            continue
-        session.receive(message["text"])
-    await asyncio.Event().wait()  # the writer is sending the close frame; let it finish
+        await session.stop()
 
 
 def _client_id(websocket: WebSocket) -> tuple[str, bool]:

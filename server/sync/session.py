@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Protocol
 
@@ -57,13 +56,14 @@ class Session:
     __slots__ = (  # no per-instance dict: every idle connection holds a session
         "_catch_up",
         "_outbox",
-        "_ready",
         "_stopped",
         "_timer",
         "_writer",
         "admin",
         "channel",
         "connection",
+        "on_over",
+        "over",
         "role",
         "room",
     )
@@ -83,10 +83,11 @@ class Session:
         self.role = role
         self.admin = admin  # admins act as owners without being members
         self.connection = Connection(user, client_id, settings, time.monotonic())
-        self._outbox: deque[str] = deque()
+        self.over = False  # nothing more will be sent: the close frame is out, or it never will be
+        self.on_over: Callable[[], object] | None = None  # how the reader (server/ws.py) hears it
+        self._outbox: list[str] = []  # not a deque: an empty one already holds a 64-slot block
         self._catch_up: AsyncGenerator[str, None] | None = None
-        self._ready: asyncio.Future[None] | None = None  # what an idle writer waits on
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None  # only while there is something to send
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
 
@@ -118,6 +119,7 @@ class Session:
         """What to send before anything queued: welcome and catch-up, pulled as the socket
         drains, so only live traffic counts against the slow-consumer limit."""
         self._catch_up = catch_up
+        self._wake_writer()
 
     def send_message(self, message: ServerMessage) -> None:
         self.send(encode(message).decode())
@@ -134,11 +136,16 @@ class Session:
         """Handle one frame from the client."""
         self._do(self.connection.receive(text, time.monotonic()))
 
-    def stop(self) -> None:
-        """The socket is gone: carry out nothing more (outcomes still on their way included)."""
+    async def stop(self) -> None:
+        """The socket is gone: carry out nothing more (outcomes still on their way included),
+        and wait for a writer still running to be cancelled."""
         self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
 
     def _do(self, actions: list[Action]) -> None:
         """Carry out what the connection decided, in order."""
@@ -147,8 +154,9 @@ class Session:
         for action in actions:
             match action:
                 case Send(text=text):
-                    if self._writer_idle() and self.channel.send_now(text):
-                        self.connection.sent(text)  # nothing queued: no need to wake the writer
+                    # No writer running: no catch-up or queued message is ahead of this one.
+                    if self._writer is None and self.channel.send_now(text):
+                        self.connection.sent(text)
                     else:
                         self._outbox.append(text)
                         self._wake_writer()
@@ -184,35 +192,48 @@ class Session:
         self._timer = None
         self._do(self.connection.wake(time.monotonic()))
 
-    def _writer_idle(self) -> bool:
-        """The writer is past the catch-up and waits for output: nothing is ahead of a send."""
-        return self._ready is not None and not self._ready.done()
-
     def _wake_writer(self) -> None:
-        """A bare future rather than an asyncio.Event: an idle connection holds one, and less."""
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_result(None)
+        """Start a writer unless one is running: it runs only while there is something to send,
+        so an idle connection holds no task."""
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def _abandon(self) -> None:
+        """Two seconds into closing: a client that has not taken the close frame is given up."""
         if self._writer is not None:
             self._writer.cancel()
+        self._end()
 
-    async def run_writer(self) -> None:
-        """Send the catch-up, then queued messages in order, and the close frame once closing."""
-        self._writer = asyncio.current_task()
-        await self._send_catch_up()
-        while True:
-            if not self._outbox and self.closing is None:
-                self._ready = asyncio.get_running_loop().create_future()
-                await self._ready
-            while self._outbox and self.closing is None:
-                text = self._outbox.popleft()
+    def _end(self) -> None:
+        """Nothing more will be sent, so nothing more is read either."""
+        if self.over or self._stopped:
+            return
+        self.over = True
+        if self.on_over is not None:
+            self.on_over()
+
+    async def _write(self) -> None:
+        """Send the catch-up and what is queued, in order, and return once all is out; or, once
+        closing, send the close frame and end the session, as when sending fails."""
+        try:
+            with contextlib.suppress(Exception):  # the socket failed: the session ends the same
+                await self._send_catch_up()
+                await self._send_queued()
+                if self.closing is None:
+                    return
+                await self.channel.close(*self.closing)
+        finally:
+            self._writer = None
+        self._end()
+
+    async def _send_queued(self) -> None:
+        while self._outbox and self.closing is None:
+            taken, self._outbox = self._outbox, []
+            for text in taken:
+                if self.closing is not None:
+                    return
                 self.connection.sent(text)
                 await self.channel.send(text)
-            if self.closing is not None:
-                with contextlib.suppress(Exception):
-                    await self.channel.close(*self.closing)
-                return
 
     async def _send_catch_up(self) -> None:
         if self._catch_up is None:

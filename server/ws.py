@@ -140,6 +140,7 @@ async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> No
     connections[who.name] += 1
     try:
         room = await found.rooms.open(record)
+        del record  # else each socket keeps its own copy of the board's cached snapshot
         client_id, minted = _client_id(websocket)
         session = Session(
             StarletteChannel(websocket), room, who.name, role, client_id, settings, who.admin

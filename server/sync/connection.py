@@ -119,7 +119,7 @@ class Connection:
         self.last_heard = now
         self.queued = 0  # messages sent but not yet taken by the writer, and their size
         self.queued_bytes = 0
-        self._rate = Buckets(settings.ws_ops_per_second, settings.ws_ops_burst)
+        self._rate: Buckets | None = None  # made at the first submission: many only watch
         self._limited_since: float | None = None
         self._last_limited = 0.0
         self._last_presence = -math.inf
@@ -233,6 +233,8 @@ class Connection:
         return self._send(Error(code="invalid", message=rejected.message, details=rejected.details))
 
     def _submit(self, message: SubmitMessage, now: float) -> list[Action]:
+        if self._rate is None:
+            self._rate = Buckets(self.settings.ws_ops_per_second, self.settings.ws_ops_burst)
         wait = self._rate.take("ops", now)
         if wait:
             return self._refuse_flood(message.client_op_id, wait, now)

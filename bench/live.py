@@ -54,6 +54,9 @@ def group_fill(url: str) -> dict[str, float]:
     ):
         if float(values.get(f"{metric}_count", 0)):
             fill[name] = round(float(values[f"{metric}_sum"]) / float(values[f"{metric}_count"]), 2)
+    if float(values.get("jb_commit_seconds_count", 0)):
+        mean = float(values["jb_commit_seconds_sum"]) / float(values["jb_commit_seconds_count"])
+        fill["insert_mean_ms"] = round(mean * 1000, 2)
     buckets = [
         (float(line.split('le="')[1].split('"')[0]), float(line.rsplit(" ", 1)[1]))
         for line in lines

@@ -64,26 +64,52 @@ def origin_allowed(websocket: WebSocket, origin: str, settings: Settings) -> boo
 
 
 async def board_socket(websocket: WebSocket) -> None:
-    """Bridge one client socket to its board's room."""
+    """Bridge one client socket to its board's room; only this frame and the pump's stay
+    suspended for the socket's life (each is a good part of what an idle socket costs)."""
     settings = services(websocket).settings
+    who = await _caller(websocket, settings)
+    if who is None:
+        return
+    record, role = await board_and_role(websocket, who)
+    if record is None or role is None:
+        await websocket.close(CloseCode.NOT_FOUND, "no such board")
+        return
+    connections: Counter[str] = websocket.app.state.connections
+    if connections[who.name] >= settings.ws_connections_per_user:
+        await websocket.close(CloseCode.POLICY, "too_many_connections")
+        return
+    connections[who.name] += 1
+    try:
+        room = await services(websocket).rooms.open(record)
+        del record  # else each socket keeps its own copy of the board's cached snapshot
+        client_id, minted = _client_id(websocket)
+        session = Session(
+            StarletteChannel(websocket), room, who.name, role, client_id, settings, who.admin
+        )
+        await _pump(websocket, room, session, _since(websocket), fresh=minted)
+    finally:
+        connections[who.name] -= 1
+
+
+async def _caller(websocket: WebSocket, settings: Settings) -> Principal | None:
+    """Who is connecting, on an accepted socket; None once the socket is closed (over the
+    per-IP rate, an invalid `since`, missing or bad credentials)."""
     origin = websocket.headers.get("origin")
     try:
         limiter(websocket).check(limiter(websocket).per_ip, client_ip(websocket))
     except ApiError as error:
         await _deny(websocket, error)
-        return
+        return None
     await websocket.accept()
     if not _since_is_valid(websocket):
         await _refuse_since(websocket)
-        return
+        return None
     cookie_ok = origin is not None and origin_allowed(websocket, origin, settings)
     try:
         who = await _handshake_identity(websocket, cookie_ok=cookie_ok)
     except _Closed:
-        return
-    who = who or await _first_message_auth(websocket, settings)
-    if who is not None:
-        await _serve(websocket, who, settings)
+        return None
+    return who or await _first_message_auth(websocket, settings)
 
 
 async def _deny(websocket: WebSocket, error: ApiError) -> None:
@@ -125,29 +151,6 @@ async def _first_message_auth(websocket: WebSocket, settings: Settings) -> Princ
         with contextlib.suppress(Exception):
             await websocket.close(CloseCode.UNAUTHORIZED, "authenticate with a token first")
         return None
-
-
-async def _serve(websocket: WebSocket, who: Principal, settings: Settings) -> None:
-    found = services(websocket)
-    record, role = await board_and_role(websocket, who)
-    if record is None or role is None:
-        await websocket.close(CloseCode.NOT_FOUND, "no such board")
-        return
-    connections: Counter[str] = websocket.app.state.connections
-    if connections[who.name] >= settings.ws_connections_per_user:
-        await websocket.close(CloseCode.POLICY, "too_many_connections")
-        return
-    connections[who.name] += 1
-    try:
-        room = await found.rooms.open(record)
-        del record  # else each socket keeps its own copy of the board's cached snapshot
-        client_id, minted = _client_id(websocket)
-        session = Session(
-            StarletteChannel(websocket), room, who.name, role, client_id, settings, who.admin
-        )
-        await _pump(websocket, room, session, _since(websocket), fresh=minted)
-    finally:
-        connections[who.name] -= 1
 
 
 async def _pump(

@@ -49,7 +49,7 @@ class DeadlineH11(H11Protocol):
             return
         super().connection_made(transport)
         self._waiting_since = self._last_data = time.monotonic()
-        self._watch = self.loop.call_later(1.0, self._check)
+        self._watch: asyncio.TimerHandle | None = self.loop.call_later(1.0, self._check)
 
     def data_received(self, data: bytes) -> None:
         self._last_data = time.monotonic()
@@ -62,7 +62,10 @@ class DeadlineH11(H11Protocol):
     def _check(self) -> None:
         """Close the connection if the request being read is overdue; else look again in 1 s."""
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            return  # closed, or upgraded to a websocket, which has its own heartbeat
+            # Closed, or upgraded to a websocket, which has its own heartbeat. Drop the fired
+            # timer: it points back here, a cycle only a rare full collection would free.
+            self._watch = None
+            return
         now, state = time.monotonic(), self.conn.their_state
         overdue = (state is h11.IDLE and now - self._waiting_since > self.header_timeout) or (
             state is h11.SEND_BODY and now - self._last_data > self.body_timeout

@@ -102,12 +102,18 @@ class LogRecorder(logging.Handler):
 
 @contextlib.asynccontextmanager
 async def running_server(
-    settings: Settings, mongodb_uri: str, port: int = 0
+    settings: Settings, mongodb_uri: str, port: int = 0, send_buffer: int | None = None
 ) -> AsyncIterator[RunningServer]:
-    """Serve the app with uvicorn on 127.0.0.1 and a free port (or `port`), in this loop."""
+    """Serve the app with uvicorn on 127.0.0.1 and a free port (or `port`), in this loop.
+
+    `send_buffer` caps each connection's kernel send buffer (accepted sockets inherit it),
+    so a client that stops reading pushes back within kilobytes rather than megabytes.
+    """
     app = create_app(settings, mongodb_uri)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = Server(server_config(app, settings))

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import socket
 from collections import deque
 from typing import Any
 
@@ -17,6 +18,19 @@ def ws_url(server_url: str, board_id: str, **params: Any) -> str:
     return f"{server_url.replace('http', 'ws', 1)}/ws/boards/{board_id}" + (
         f"?{query}" if query else ""
     )
+
+
+async def narrow_connection(server_url: str, board_id: str, token: str) -> ClientConnection:
+    """A connection that takes little: a 4 KB receive buffer, and it stops reading from its
+    socket as soon as one message waits to be taken, so a client that takes nothing makes
+    the server push back within kilobytes."""
+    tiny = socket.socket()
+    tiny.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    tiny.connect(("127.0.0.1", int(server_url.rsplit(":", 1)[1])))
+    return await connect(
+        ws_url(server_url, board_id), sock=tiny, max_queue=1, max_size=None,
+        additional_headers={"Authorization": f"Bearer {token}"}, ping_interval=None,
+    )  # fmt: skip
 
 
 class Client:

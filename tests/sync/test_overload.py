@@ -1,15 +1,13 @@
 """Too fast, too slow, too chatty: bounded, typed, and nobody else suffers."""
 
 import asyncio
-import socket
 import time
 
 import httpx
-from websockets.asyncio.client import connect
 
 from tests.harness import RunningServer, bearer, running_server, settings_for_tests, user_with_token
 from tests.sync.conftest import new_board
-from tests.wsclient import joined, ws_url
+from tests.wsclient import joined, narrow_connection
 
 
 async def op_count(server: RunningServer, token: str, board: str) -> int:
@@ -131,13 +129,7 @@ async def test_a_client_whose_socket_is_full_is_dropped_before_its_queue_passes_
     async with running_server(settings, mongodb_uri) as server:
         owner = await user_with_token(server.accounts, "full")
         board = await new_board(server, owner)
-        tiny = socket.socket()
-        tiny.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        tiny.connect(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
-        stalled = await connect(
-            ws_url(server.url, board), sock=tiny, max_queue=1, max_size=None,
-            additional_headers=bearer(owner), ping_interval=None,
-        )  # fmt: skip
+        stalled = await narrow_connection(server.url, board, owner)  # and it never reads
         for _ in range(500):  # the session joins just after the handshake
             room = server.services.rooms.get(board)
             if room is not None and room.sessions:

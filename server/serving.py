@@ -161,8 +161,12 @@ class CorkedWebSockets(WebSocketsSansIOProtocol):
         self.transport = CorkedTransport(self.transport, self.loop)
 
     async def run_asgi(self) -> None:
-        self.scope["extensions"][SEND_NOW] = {"send": self.send_now}
-        await super().run_asgi()
+        extensions = self.scope["extensions"]
+        extensions[SEND_NOW] = {"send": self.send_now}
+        try:
+            await super().run_asgi()
+        finally:  # the scope and this protocol would hold each other until a full collection
+            del extensions[SEND_NOW]
 
     def send_now(self, text: str) -> bool:
         """Queue a text frame if the socket is open and takes more without waiting."""

@@ -2,8 +2,9 @@
 once it pushes back; readers that pause at random get every op once, in order, either way."""
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.harness import RunningServer, bearer, running_server, settings_for_tests, user_with_token
 from tests.sync.conftest import new_board
-from tests.wsclient import narrow_connection
+from tests.wsclient import joined, narrow_connection
 
 READERS = 4
 TEXT = "x" * 9_000  # a few of these fill a paused reader's socket
@@ -117,3 +118,42 @@ async def test_readers_that_pause_at_random_get_every_op_once_and_in_order(
         expected = list(range(reader.joined_at + 1, last + 1))
         assert reader.seqs == expected, "each op once, in order"
         await reader.connection.close()
+
+
+@contextlib.contextmanager
+def writers_started() -> Iterator[list[str]]:
+    """Record each session writer task the loop starts (the server runs in this loop)."""
+    loop = asyncio.get_running_loop()
+    started: list[str] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> "asyncio.Task[Any]":
+        if coro.__qualname__ == "Session._write":
+            started.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)
+    try:
+        yield started
+    finally:
+        loop.set_task_factory(None)
+
+
+async def test_live_frames_to_sockets_that_keep_up_need_no_writer_task(
+    narrow: RunningServer,
+) -> None:
+    """A writer task runs only while a socket has output it cannot take at once: after the
+    catch-up, frames to sockets that keep up go straight out."""
+    token = await user_with_token(narrow.accounts, "idle")
+    board = await new_board(narrow, token)
+    clients = [(await joined(narrow, board, token))[0] for _ in range(3)]
+    await asyncio.sleep(0.1)  # the presence of later joiners has reached the earlier ones
+    with writers_started() as started:
+        for i in range(20):
+            op = {"op": "create", "element": {"kind": "node", "id": f"n{i}"}}
+            await clients[0].submit(i, op)
+        for client in clients[1:]:
+            ops = [await client.next("op") for _ in range(20)]
+            assert [op["client_op_id"] for op in ops] == list(range(20))
+    assert started == []
+    for client in clients:
+        await client.close()

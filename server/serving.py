@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import socket
+import struct
 import time
 from typing import Any
 
@@ -128,7 +129,11 @@ class CorkedTransport(asyncio.Transport):
         self._transport.close()
 
     def abort(self) -> None:
+        """Drop the connection now: a reset, so nothing unsent waits in the kernel either."""
         self._pending.clear()
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._transport.abort()
 
     def is_closing(self) -> bool:
@@ -162,7 +167,7 @@ class CorkedWebSockets(WebSocketsSansIOProtocol):
 
     async def run_asgi(self) -> None:
         extensions = self.scope["extensions"]
-        extensions[SEND_NOW] = {"send": self.send_now}
+        extensions[SEND_NOW] = {"send": self.send_now, "abort": self.transport.abort}
         try:
             await super().run_asgi()
         finally:  # the scope and this protocol would hold each other until a full collection

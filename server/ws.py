@@ -35,6 +35,10 @@ def _cannot_send_now(text: str) -> bool:
     return False
 
 
+def _leave_to_server() -> None:
+    """Without our protocol, the ASGI server closes the socket when the endpoint returns."""
+
+
 class StarletteChannel:
     """A Session's view of a Starlette websocket.
 
@@ -42,12 +46,13 @@ class StarletteChannel:
     server every frame goes through the awaited one.
     """
 
-    __slots__ = ("send_now", "websocket")
+    __slots__ = ("abort", "send_now", "websocket")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         extension = websocket.scope.get("extensions", {}).get(SEND_NOW)
         self.send_now: Callable[[str], bool] = extension["send"] if extension else _cannot_send_now
+        self.abort: Callable[[], None] = extension["abort"] if extension else _leave_to_server
 
     async def send(self, text: str) -> None:
         await self.websocket.send_text(text)

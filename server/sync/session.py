@@ -34,6 +34,10 @@ class Channel(Protocol):
 
     async def close(self, code: int, reason: str) -> None: ...
 
+    def abort(self) -> None:
+        """Drop the connection now, unsent data and all: for a client that takes nothing."""
+        ...
+
 
 # Submit ops: (ops, user, client_id, client_op_id, role, retry check, via) -> the outcome.
 SubmitOps = Callable[
@@ -199,9 +203,11 @@ class Session:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def _abandon(self) -> None:
-        """Two seconds into closing: a client that has not taken the close frame is given up."""
+        """Two seconds into closing: a client that has not taken the close frame is given up,
+        and its connection dropped, since closing it would wait for it to read."""
         if self._writer is not None:
             self._writer.cancel()
+            self.channel.abort()
         self._end()
 
     def _end(self) -> None:

@@ -1,6 +1,8 @@
 """Too fast, too slow, too chatty: bounded, typed, and nobody else suffers."""
 
 import asyncio
+import errno
+import socket
 import time
 
 import httpx
@@ -121,7 +123,9 @@ async def test_a_client_whose_socket_is_full_is_dropped_before_its_queue_passes_
     mongodb_uri: str,
 ) -> None:
     """Frames go straight to the socket while it takes them; once it stops, they queue and
-    count against the cap. No heartbeat can step in first: it is a minute away."""
+    count against the cap. Past it the session ends, and the connection is reset: the
+    client takes no close frame, and closing would wait for it to read. No heartbeat can
+    step in first: it is a minute away."""
     cap = 256 * 1024
     settings = settings_for_tests(
         heartbeat_interval=60, heartbeat_timeout=60, ws_max_queued_bytes=cap
@@ -152,4 +156,11 @@ async def test_a_client_whose_socket_is_full_is_dropped_before_its_queue_passes_
                     break
         assert not room.sessions, "the client that reads nothing was dropped"
         assert queued > 0, "once its socket was full, frames queued (and counted) first"
+        raw = stalled.transport.get_extra_info("socket")
+        for _ in range(300):  # not only the session: the server drops the connection too
+            if raw.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the connection of a client that reads nothing stayed open")
         stalled.transport.abort()

@@ -12,10 +12,10 @@ import contextlib
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import msgspec
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from schemas.errors import CloseCode
 from schemas.messages import Auth, Error
@@ -29,6 +29,16 @@ from server.sync.session import Session
 
 log = logging.getLogger("journeyboard.ws")
 _decode_auth = msgspec.json.Decoder(Auth).decode
+
+
+@contextlib.contextmanager
+def _client_gone() -> Iterator[None]:
+    """Starlette turns the OSError of a vanished client into WebSocketDisconnect; a Channel
+    raises OSError (server/sync/session.py)."""
+    try:
+        yield
+    except WebSocketDisconnect as gone:
+        raise ConnectionResetError("the client went away") from gone
 
 
 def _cannot_send_now(text: str) -> bool:
@@ -55,10 +65,12 @@ class StarletteChannel:
         self.abort: Callable[[], None] = extension["abort"] if extension else _leave_to_server
 
     async def send(self, text: str) -> None:
-        await self.websocket.send_text(text)
+        with _client_gone():
+            await self.websocket.send_text(text)
 
     async def close(self, code: int, reason: str) -> None:
-        await self.websocket.close(code, reason)
+        with _client_gone():
+            await self.websocket.close(code, reason)
 
 
 def origin_allowed(websocket: WebSocket, origin: str, settings: Settings) -> bool:

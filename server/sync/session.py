@@ -9,6 +9,7 @@ server/ws.py adapts Starlette's.
 import asyncio
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Protocol
@@ -22,11 +23,15 @@ from server.store.mongo import StoreError
 from server.sync.connection import Action, Close, Connection, Send, Share, Submit, Wake, encode
 from server.sync.results import Committed, RetryCheck
 
+log = logging.getLogger("journeyboard.sync")
+
 
 class Channel(Protocol):
     """What a session needs from a websocket."""
 
-    async def send(self, text: str) -> None: ...
+    async def send(self, text: str) -> None:
+        """Send a text frame once the transport takes it; OSError once the client is gone."""
+        ...
 
     def send_now(self, text: str) -> bool:
         """Send without waiting if the transport can take it now; False: use `send`."""
@@ -153,7 +158,7 @@ class Session:
 
     def _do(self, actions: list[Action]) -> None:
         """Carry out what the connection decided, in order."""
-        if self._stopped:
+        if self._stopped or self.over:  # over: nothing more can be sent, the reader is stopping
             return
         for action in actions:
             match action:
@@ -222,12 +227,15 @@ class Session:
         """Send the catch-up and what is queued, in order, and return once all is out; or, once
         closing, send the close frame and end the session, as when sending fails."""
         try:
-            with contextlib.suppress(Exception):  # the socket failed: the session ends the same
-                await self._send_catch_up()
-                await self._send_queued()
-                if self.closing is None:
-                    return
-                await self.channel.close(*self.closing)
+            await self._send_catch_up()
+            await self._send_queued()
+            if self.closing is None:
+                return
+            await self.channel.close(*self.closing)
+        except OSError:
+            pass  # the client is gone
+        except Exception:
+            log.exception("sending to %s failed; its session ends", self.client_id)
         finally:
             self._writer = None
         self._end()

@@ -87,7 +87,7 @@ def protocol_for(settings: Settings) -> type[DeadlineH11]:
     )
 
 
-SEND_NOW = "journeyboard.send_now"  # the scope extension: see CorkedWebSockets.send_now
+SEND_NOW = "journeyboard.send_now"  # the scope extension: see CorkedWebSockets
 
 
 class CorkedTransport(asyncio.Transport):
@@ -157,8 +157,9 @@ class CorkedWebSockets(WebSocketsSansIOProtocol):
 
     Through ASGI every frame is an awaited `send`; a session that waits for nothing needs
     a writer task woken per frame, which cost as much as the frame's system call. The app
-    finds `send_now` in the scope's extensions (`SEND_NOW: {"send": ...}`) and uses it
-    while it can.
+    finds `send_now` in the scope's extensions (`SEND_NOW: {"send": ..., "abort": ...}`)
+    and uses it while it can; `abort` drops a client that takes nothing, where closing
+    would wait for it to read.
     """
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

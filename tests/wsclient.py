@@ -10,7 +10,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.harness import RunningServer
+from tests.harness import RunningServer, bearer
 
 
 def ws_url(server_url: str, board_id: str, **params: Any) -> str:
@@ -29,7 +29,7 @@ async def narrow_connection(server_url: str, board_id: str, token: str) -> Clien
     tiny.connect(("127.0.0.1", int(server_url.rsplit(":", 1)[1])))
     return await connect(
         ws_url(server_url, board_id), sock=tiny, max_queue=1, max_size=None,
-        additional_headers={"Authorization": f"Bearer {token}"}, ping_interval=None,
+        additional_headers=bearer(token), ping_interval=None,
     )  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 The decisions are the pure Connection's (server/sync/connection.py); the session feeds it
 frames, outcomes and the time, and carries out the actions it returns. It talks to its
-transport through a two-method Channel, so the same code serves any websocket server;
+transport through a small Channel protocol, so the same code serves any websocket server;
 server/ws.py adapts Starlette's.
 """
 

@@ -26,6 +26,7 @@ from server.sync.log import BoardBlob, LogEntry
 
 DURABLE = WriteConcern(w="majority", j=True)
 SIGNAL_TTL_SECONDS = 60
+WRITES_IN_FLIGHT = 4
 MAJORITY = ReadConcern("majority")
 StoreError = PyMongoError
 
@@ -81,7 +82,7 @@ class Store:
         self.db = db
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
         self.origin = secrets.token_hex(8)  # marks what we insert, so our streams skip it
-        self._writer: asyncio.Task[None] | None = None
+        self._writers = set[asyncio.Task[None]]()
         self._snapshot_lane = asyncio.Lock()
         self.boards = db.boards
         self.ops = db.ops
@@ -163,13 +164,19 @@ class Store:
 
         False if another writer already holds the group's first seq: catch up, then retry.
         Each group starts right after the last one its writer has seen, so the unique
-        (board, seq) key makes the log one chain that no two writers can fork. Groups of
-        different boards that arrive while a write is in flight share the next insert.
+        (board, seq) key makes the log one chain that no two writers can fork.
+
+        Up to WRITES_IN_FLIGHT inserts go out at once (a board's committer has at most one
+        group in flight, so these are always other boards'); groups that arrive while all of
+        them are out share the next insert. Waiting behind one insert at a time doubled
+        every commit's latency (docs/decisions.md, "Inserts in flight").
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append(({**_document(board_id, entries), "origin": self.origin}, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_waiting())
+        if len(self._writers) < WRITES_IN_FLIGHT:
+            writer = asyncio.create_task(self._write_waiting())
+            self._writers.add(writer)  # the loop holds tasks weakly
+            writer.add_done_callback(self._writers.discard)
         GROUP_SIZE.observe(len(entries))
         with COMMIT_SECONDS.time():
             return await asyncio.shield(future)

@@ -4,17 +4,24 @@ import asyncio
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
 from schemas.board import Node
 from schemas.ops import Create, Update
 from server.board import BoardState, canonical
 from server.settings import Settings
 from server.store.accounts import Accounts
-from server.store.mongo import Store
+from server.store.mongo import WRITES_IN_FLIGHT, Store
 from server.sync.log import LogEntry
 from server.sync.pipeline import blob_of, replay
 from server.sync.room import Room
-from tests.harness import plain_record
+from tests.harness import fresh_database, plain_record
 
 HOSTILE: list[Any] = [
     {"$gt": ""},
@@ -65,6 +72,53 @@ async def test_a_group_is_one_write_that_cannot_fork_the_chain(store: Store) -> 
         (4, "c"),
     ]
     assert [e.seq for e in await store.entries_after("b", 2)] == [3, 4], "resuming mid-group"
+
+
+class LogInserts(CommandListener):
+    """Counts the inserts into the op log, and the most that were out at once."""
+
+    def __init__(self) -> None:
+        self.out: set[int] = set()
+        self.sent = 0
+        self.most = 0
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if event.command_name == "insert" and event.command["insert"] == "ops":
+            self.out.add(event.request_id)
+            self.sent += 1
+            self.most = max(self.most, len(self.out))
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        self.out.discard(event.request_id)
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        self.out.discard(event.request_id)
+
+
+async def test_other_boards_groups_do_not_wait_behind_one_insert(mongodb_uri: str) -> None:
+    """Up to WRITES_IN_FLIGHT inserts are out at once; what comes while all are out shares
+    the next insert, so a burst across many boards costs few round trips."""
+    inserts = LogInserts()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongodb_uri, event_listeners=[inserts]
+    )
+    store = Store(client, fresh_database())
+    try:
+        await store.ensure_indexes()
+        await asyncio.gather(*(store.ping() for _ in range(WRITES_IN_FLIGHT)))  # open sockets
+        boards = [f"b{i}" for i in range(40)]
+        appends = []
+        for board in boards:  # one a loop turn: a writer that is free takes it at once
+            appends.append(asyncio.ensure_future(store.append(board, [entry(1)])))
+            await asyncio.sleep(0)
+        assert all(await asyncio.gather(*appends))
+        assert 1 < inserts.most <= WRITES_IN_FLIGHT
+        assert inserts.sent < len(boards), "groups that came while all inserts were out shared one"
+        for board in boards:
+            assert [e.seq for e in await store.entries_after(board, 0)] == [1]
+    finally:
+        await client.drop_database(store.db.name)
+        await client.close()
 
 
 async def test_a_committed_submission_can_be_found_by_its_client_and_op_id(store: Store) -> None:

@@ -27,6 +27,29 @@ async def open_client(url: str, token: str, board: str) -> ClientConnection:
     return connection
 
 
+async def open_all(url: str, token: str, boards: list[str]) -> list[ClientConnection]:
+    """One client per board given, one after another; then say so on stdout, with the mean
+    time a connection took, so bench.live measures the servers' CPU from here on: the
+    edits, not the handshakes (which it reports on their own)."""
+    began = time.perf_counter()
+    clients = [await open_client(url, token, board) for board in boards]
+    connect_ms = (time.perf_counter() - began) * 1000 / len(clients)
+    print(json.dumps({"connected": len(clients), "connect_ms": round(connect_ms, 2)}), flush=True)
+    global measured_from
+    measured_from = (time.process_time(), time.perf_counter())
+    return clients
+
+
+measured_from = (0.0, 0.0)  # this process's CPU time and the clock once all are connected
+
+
+def clients_cpu_percent() -> float:
+    """The load's own CPU since all clients connected: near 100, the clients were the
+    bottleneck (one process, one core), whichever server they were timing."""
+    cpu, clock = measured_from
+    return round((time.process_time() - cpu) / (time.perf_counter() - clock) * 100, 1)
+
+
 def edit(client_op_id: int, node: str) -> str:
     """An edit that carries its send time (µs since the epoch), so receivers can time it."""
     ops = [{"op": "update", "id": node, "set": {"data": {"t": time.time_ns() // 1000}}}]
@@ -41,7 +64,7 @@ async def closed_loop(
     url: str, token: str, boards: list[str], editors: int = 10, ops: int = 500
 ) -> dict[str, Any]:
     """Each editor sends one edit and waits for its ack before the next: committed ops/s."""
-    clients = [await open_client(url, token, boards[0]) for _ in range(editors)]
+    clients = await open_all(url, token, [boards[0]] * editors)
 
     async def run(client: ClientConnection, n: int) -> int:
         acked = 0
@@ -82,9 +105,8 @@ async def fan_out(
     latencies: list[float] = []
     delivered = 0
     problems = 0
-    clients = [
-        (b, await open_client(url, token, b)) for b in boards for _ in range(clients_per_board)
-    ]
+    each = [b for b in boards for _ in range(clients_per_board)]
+    clients = list(zip(each, await open_all(url, token, each), strict=True))
 
     async def listen(connection: ClientConnection, expected: int) -> None:
         nonlocal delivered, problems
@@ -142,8 +164,7 @@ async def fan_out(
 
 async def idle(url: str, token: str, boards: list[str], count: int = 500) -> dict[str, Any]:
     """Open `count` idle connections and hold them until told to stop (a line on stdin)."""
-    clients = [await open_client(url, token, boards[i % len(boards)]) for i in range(count)]
-    print(json.dumps({"connected": len(clients)}), flush=True)
+    clients = await open_all(url, token, [boards[i % len(boards)] for i in range(count)])
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for client in clients:
         await client.close()
@@ -159,7 +180,8 @@ async def main() -> None:
         "many_boards": lambda: fan_out(url, token, boards, 5, 1, 5, 10),
         "idle": lambda: idle(url, token, boards),
     }
-    print(json.dumps(await scenarios[scenario]()), flush=True)
+    result = await scenarios[scenario]()
+    print(json.dumps(result | {"clients_cpu_percent": clients_cpu_percent()}), flush=True)
 
 
 if __name__ == "__main__":

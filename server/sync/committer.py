@@ -220,7 +220,9 @@ class Committer:
                     new.append(pending)
                 else:
                     _settle(pending.future, outcome_of(seen, duplicate=True))
-            state, entries, outcomes = stage(self.state, self.seq, new, at, self.settings.limits)
+            state, entries, messages, outcomes = stage(
+                self.state, self.seq, new, at, self.settings.limits
+            )
             staged = list[tuple[Pending, LogEntry]]()
             for pending, outcome in zip(new, outcomes, strict=True):
                 if isinstance(outcome, Rejected):
@@ -231,8 +233,8 @@ class Committer:
                 return
             if await self._append(entries):
                 self.state = state
-                for entry in entries:
-                    self._published(entry)
+                for entry, message in zip(entries, messages, strict=True):
+                    self._published(entry, message)
                 for pending, entry in staged:
                     _settle(pending.future, outcome_of(entry, duplicate=False))
                 await self._maybe_snapshot(entries, at)
@@ -271,17 +273,18 @@ class Committer:
         self.state = state
         self._published(entry)
 
-    def _published(self, entry: LogEntry) -> None:
-        """Advance to a committed entry and hand it on; remember the highest op id per client
-        (larger ones from a session are new) and the latest entries, so a resend of one of
-        them is answered without a lookup."""
+    def _published(self, entry: LogEntry, text: str | None = None) -> None:
+        """Advance to a committed entry and hand it on as `text` (clients' form, encoded here
+        if not given); remember the highest op id per client (larger ones from a session are
+        new) and the latest entries, so a resend of one of them is answered without a lookup."""
         self.seq = entry.seq
         key = (entry.client_id, entry.client_op_id)
         self._high_water[entry.client_id] = max(self._high_water.get(entry.client_id, -1), key[1])
         self._recent[key] = encode(entry)
         if len(self._recent) > RECENT:
             self._recent.popitem(last=False)
-        text = encode(op_message(entry)).decode()
+        if text is None:
+            text = encode(op_message(entry)).decode()
         self._logged_bytes += len(text)
         self.publish(text)
 

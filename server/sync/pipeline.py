@@ -8,6 +8,8 @@ writes the entries this returns and answers each submitter with its outcome.
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+import msgspec
+
 from schemas.auth import Role
 from schemas.effects import Effects
 from schemas.ops import BoardOp
@@ -23,8 +25,10 @@ from server.board import (
 )
 from server.board.apply import element_size
 from server.board.elements import Elements
-from server.sync.log import BoardBlob, LogEntry
+from server.sync.log import BoardBlob, LogEntry, op_message
 from server.sync.results import Committed
+
+encode = msgspec.json.Encoder().encode
 
 
 class Submission(Protocol):
@@ -45,11 +49,13 @@ class Submission(Protocol):
 
 
 class Staged(NamedTuple):
-    """The state after the accepted submissions, their entries (consecutive seqs), and per
-    submission, in order, its entry or why the core refused it."""
+    """The state after the accepted submissions, their entries (consecutive seqs) and each
+    entry as clients receive it, and per submission, in order, its entry or why it was
+    refused."""
 
     state: BoardState
     entries: list[LogEntry]
+    messages: list[str]
     outcomes: list[LogEntry | Rejected]
 
 
@@ -59,11 +65,12 @@ def stage(
     """Apply each submission in order to `state` (at `seq`), all or nothing per submission;
     a refused one leaves no trace and takes no seq."""
     entries: list[LogEntry] = []
+    messages: list[str] = []
     outcomes: list[LogEntry | Rejected] = []
     for submission in submissions:
         context = Context(user=submission.user, now_ms=at, role=submission.role, limits=limits)
         try:
-            state, effects = commit_batch(state, submission.ops, context)
+            after, effects = commit_batch(state, submission.ops, context)
         except Rejected as rejected:
             outcomes.append(rejected)
             continue
@@ -77,9 +84,26 @@ def stage(
             effects=effects,
             via=submission.via,
         )
+        message = encode(op_message(entry)).decode()
+        if len(message) > limits.max_batch_bytes:
+            outcomes.append(_too_large(len(message), limits.max_batch_bytes))
+            continue
+        state = after
         entries.append(entry)
+        messages.append(message)
         outcomes.append(entry)
-    return Staged(state, entries, outcomes)
+    return Staged(state, entries, messages, outcomes)
+
+
+def _too_large(size: int, limit: int) -> Rejected:
+    """Effects carry each changed element whole, so a small batch can be a large message."""
+    return Rejected(
+        "too_large",
+        f"this batch is {size} bytes as clients receive it (its ops and every element they "
+        f"change); the limit is {limit}: send it as smaller batches",
+        limit=limit,
+        size=size,
+    )
 
 
 def replay(state: BoardState, entries: Sequence[LogEntry]) -> BoardState:

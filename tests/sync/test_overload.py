@@ -164,3 +164,42 @@ async def test_a_client_whose_socket_is_full_is_dropped_before_its_queue_passes_
         else:
             raise AssertionError("the connection of a client that reads nothing stayed open")
         stalled.transport.abort()
+
+
+async def test_a_batch_too_large_for_clients_is_refused_and_nobody_is_dropped(
+    server: RunningServer,
+) -> None:
+    """Effects carry every changed element whole, so a small batch can make a big message.
+    One over `max_batch_bytes` is refused with `too_large`, on either path, before it takes a
+    seq; before the limit, a 1.2 MB REST batch committed and then closed every live client
+    on the board as too far behind (4008)."""
+    owner = await user_with_token(server.accounts, "bulky")
+    board = await new_board(server, owner)
+    watcher, welcome, _ = await joined(server, board, owner)
+    editor, _, _ = await joined(server, board, owner)
+    rich = {"blob": "x" * 15_000}
+    limit = server.settings.limits.max_batch_bytes
+    nodes = 80  # 1.2 MB together: past the limit, 1 MiB, what a live client may fall behind
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(owner)) as http:
+        path = f"/api/boards/{board}/ops"
+        creates = [
+            {"op": "create", "element": {"kind": "node", "id": f"n{i}", "data": rich}}
+            for i in range(nodes)
+        ]
+        refused = await http.post(path, json={"ops": creates})
+        assert refused.status_code == 413, refused.text[:300]
+        assert refused.json()["error"]["code"] == "too_large"
+        assert refused.json()["error"]["details"]["limit"] == limit
+        for i in range(0, nodes, 10):  # the same nodes in batches under the limit land
+            assert (await http.post(path, json={"ops": creates[i : i + 10]})).is_success
+    relabel = [{"op": "update", "id": f"n{i}", "set": {"label": "x"}} for i in range(nodes)]
+    answer = await editor.submit(0, *relabel)  # a few KB of ops, each element 15 KB in effects
+    assert (answer["type"], answer["code"]) == ("reject", "too_large"), answer
+    assert (await editor.submit(1, *relabel[:10]))["type"] == "ack"
+    batches = [await watcher.next("op") for _ in range(len(range(0, nodes, 10)) + 1)]
+    assert [op["seq"] for op in batches] == list(
+        range(welcome["seq"] + 1, welcome["seq"] + len(batches) + 1)
+    ), "only what was accepted took a seq"
+    assert watcher.close_code is None and editor.close_code is None
+    await watcher.close()
+    await editor.close()

@@ -1,5 +1,6 @@
 """The commit pipeline's pure step, as a table: submissions in, entries and outcomes out."""
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -60,3 +61,17 @@ def test_a_refused_submission_leaves_the_state_as_it_was() -> None:
     before = BoardState(title="t")
     staged = stage(before, 0, [Sub(GONE)], 0, Limits())
     assert staged.state is before and isinstance(staged.outcomes[0], Rejected)
+
+
+def test_a_batch_too_large_for_clients_is_refused_and_the_next_is_staged_without_it() -> None:
+    """The limit is on the message clients receive: effects repeat each changed element."""
+    big = [Create(element=Node(id="big", data={"blob": "x" * 2_000}))]
+    limits = Limits(max_batch_bytes=1_000)
+    staged = stage(BoardState(title="t"), 0, [Sub(big), Sub(NEW, client_op_id=1)], 0, limits)
+    refused, accepted = staged.outcomes
+    assert isinstance(refused, Rejected) and refused.code == "too_large"
+    assert refused.details["limit"] == 1_000 and refused.details["size"] > 1_000
+    assert isinstance(accepted, LogEntry) and accepted.seq == 1
+    assert list(staged.state.elements) == ["n"]
+    (message,) = staged.messages
+    assert json.loads(message)["seq"] == 1, "each entry comes with the message clients receive"

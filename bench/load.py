@@ -27,7 +27,19 @@ async def open_client(url: str, token: str, board: str) -> ClientConnection:
     return connection
 
 
-async def open_all(url: str, token: str, boards: list[str]) -> list[ClientConnection]:
+class Meter:
+    """This process's CPU from the moment every client is connected: near 100, the clients
+    were the bottleneck (one process, one core), whichever server they were timing."""
+
+    def __init__(self) -> None:
+        self.cpu, self.clock = time.process_time(), time.perf_counter()
+
+    def percent(self) -> float:
+        busy = time.process_time() - self.cpu
+        return round(busy / (time.perf_counter() - self.clock) * 100, 1)
+
+
+async def open_all(url: str, token: str, boards: list[str]) -> tuple[list[ClientConnection], Meter]:
     """One client per board given, one after another; then say so on stdout, with the mean
     time a connection took, so bench.live measures the servers' CPU from here on: the
     edits, not the handshakes (which it reports on their own)."""
@@ -35,19 +47,7 @@ async def open_all(url: str, token: str, boards: list[str]) -> list[ClientConnec
     clients = [await open_client(url, token, board) for board in boards]
     connect_ms = (time.perf_counter() - began) * 1000 / len(clients)
     print(json.dumps({"connected": len(clients), "connect_ms": round(connect_ms, 2)}), flush=True)
-    global measured_from
-    measured_from = (time.process_time(), time.perf_counter())
-    return clients
-
-
-measured_from = (0.0, 0.0)  # this process's CPU time and the clock once all are connected
-
-
-def clients_cpu_percent() -> float:
-    """The load's own CPU since all clients connected: near 100, the clients were the
-    bottleneck (one process, one core), whichever server they were timing."""
-    cpu, clock = measured_from
-    return round((time.process_time() - cpu) / (time.perf_counter() - clock) * 100, 1)
+    return clients, Meter()
 
 
 def edit(client_op_id: int, node: str) -> str:
@@ -64,7 +64,7 @@ async def closed_loop(
     url: str, token: str, boards: list[str], editors: int = 10, ops: int = 500
 ) -> dict[str, Any]:
     """Each editor sends one edit and waits for its ack before the next: committed ops/s."""
-    clients = await open_all(url, token, [boards[0]] * editors)
+    clients, meter = await open_all(url, token, [boards[0]] * editors)
 
     async def run(client: ClientConnection, n: int) -> int:
         acked = 0
@@ -82,6 +82,7 @@ async def closed_loop(
     began = time.perf_counter()
     acked = sum(await asyncio.gather(*(run(c, n) for n, c in enumerate(clients))))
     elapsed = time.perf_counter() - began
+    clients_cpu = meter.percent()
     for client in clients:
         await client.close()
     return {
@@ -89,6 +90,7 @@ async def closed_loop(
         "acked_ops": acked,
         "seconds": round(elapsed, 2),
         "ops_per_s": round(acked / elapsed),
+        "clients_cpu_percent": clients_cpu,
     }
 
 
@@ -106,7 +108,8 @@ async def fan_out(
     delivered = 0
     problems = 0
     each = [b for b in boards for _ in range(clients_per_board)]
-    clients = list(zip(each, await open_all(url, token, each), strict=True))
+    connections, meter = await open_all(url, token, each)
+    clients = list(zip(each, connections, strict=True))
 
     async def listen(connection: ClientConnection, expected: int) -> None:
         nonlocal delivered, problems
@@ -146,6 +149,7 @@ async def fan_out(
     )
     await asyncio.sleep(2)  # let the last deliveries arrive
     elapsed = time.perf_counter() - began - 2
+    clients_cpu = meter.percent()
     for task in listeners:
         task.cancel()
     for _, client in clients:
@@ -159,12 +163,13 @@ async def fan_out(
         "out_of_order_or_gaps": problems,
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99), 1),
+        "clients_cpu_percent": clients_cpu,
     }  # fmt: skip
 
 
 async def idle(url: str, token: str, boards: list[str], count: int = 500) -> dict[str, Any]:
     """Open `count` idle connections and hold them until told to stop (a line on stdin)."""
-    clients = await open_all(url, token, [boards[i % len(boards)] for i in range(count)])
+    clients, _ = await open_all(url, token, [boards[i % len(boards)] for i in range(count)])
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for client in clients:
         await client.close()
@@ -180,8 +185,7 @@ async def main() -> None:
         "many_boards": lambda: fan_out(url, token, boards, 5, 1, 5, 10),
         "idle": lambda: idle(url, token, boards),
     }
-    result = await scenarios[scenario]()
-    print(json.dumps(result | {"clients_cpu_percent": clients_cpu_percent()}), flush=True)
+    print(json.dumps(await scenarios[scenario]()), flush=True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_page_size: int = 100
     connect_timeout_ms: int = 10_000
     snapshot_every: int = 50
+    log_document_bytes: int = 8 * 1024 * 1024  # entries per op-log document: MongoDB takes 16 MiB
     limits: Limits = Limits()
     requests_per_second_per_ip: float = 100.0
     requests_burst_per_ip: float = 200.0

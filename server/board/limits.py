@@ -10,7 +10,7 @@ MAX_SAFE_INTEGER = 2**53  # JavaScript clients cannot hold larger integers exact
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
-    """Per-board caps; the defaults are the published limits in docs/limits.md."""
+    """Per-board caps; the defaults are the published limits (the README's Limits table)."""
 
     max_elements: int = 25_000
     max_board_bytes: int = 8 * 1024 * 1024
@@ -18,8 +18,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_data_depth: int = 8
     max_data_keys: int = 64
     # A committed batch as every client receives it (its ops and their effects, encoded):
-    # at most what a live client may fall behind (Settings.ws_max_queued_bytes), so no batch
-    # is too large to reach a client that keeps up.
+    # at most what a live client may fall behind (Settings.ws_max_queued_bytes), so any
+    # batch reaches a client with nothing queued; one with a backlog may still be dropped.
     max_batch_bytes: int = 1024 * 1024
 
 

@@ -173,7 +173,9 @@ class Store:
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append(({**_document(board_id, entries), "origin": self.origin}, future))
-        if len(self._writers) < WRITES_IN_FLIGHT:
+        # done(), not membership: a writer that just found nothing left is done at once, and
+        # leaves the set only a turn later; counting it then could strand this group.
+        if sum(not writer.done() for writer in self._writers) < WRITES_IN_FLIGHT:
             writer = asyncio.create_task(self._write_waiting())
             self._writers.add(writer)  # the loop holds tasks weakly
             writer.add_done_callback(self._writers.discard)
@@ -192,7 +194,7 @@ class Store:
                 taken = {e["index"] for e in error.details["writeErrors"] if e["code"] == 11000}
                 broken = {e["index"] for e in error.details["writeErrors"]} - taken
                 _fail([future for i, (_, future) in enumerate(batch) if i in broken], error)
-            except PyMongoError as error:
+            except Exception as error:  # a driver refusal (too large) too: nobody may wait forever
                 _fail([future for _, future in batch], error)
                 continue
             for i, (_, future) in enumerate(batch):

@@ -209,7 +209,13 @@ class Committer:
                     self.failed()
 
     async def _commit_group(self, group: list[Pending]) -> None:
-        """Apply what the core accepts, write it as one log document, then publish and answer."""
+        """Commit a group in as few log documents as the database's size limit allows."""
+        while group:
+            group = await self._commit_document(group)
+
+    async def _commit_document(self, group: list[Pending]) -> list[Pending]:
+        """Apply what the core accepts of the group's first `log_document_bytes`, write it as
+        one log document, then publish and answer; the submissions left for the next one."""
         remaining = group
         for _ in range(MAX_ATTEMPTS):
             at = now_ms()
@@ -220,17 +226,19 @@ class Committer:
                     new.append(pending)
                 else:
                     _settle(pending.future, outcome_of(seen, duplicate=True))
+            settings = self.settings
             state, entries, messages, outcomes = stage(
-                self.state, self.seq, new, at, self.settings.limits
+                self.state, self.seq, new, at, settings.limits, budget=settings.log_document_bytes
             )
+            taken, later = new[: len(outcomes)], new[len(outcomes) :]
             staged = list[tuple[Pending, LogEntry]]()
-            for pending, outcome in zip(new, outcomes, strict=True):
+            for pending, outcome in zip(taken, outcomes, strict=True):
                 if isinstance(outcome, Rejected):
                     _settle(pending.future, outcome)  # it takes no seq: answer it now
                 else:
                     staged.append((pending, outcome))
             if not staged:
-                return
+                return later
             if await self._append(entries):
                 self.state = state
                 for entry, message in zip(entries, messages, strict=True):
@@ -238,11 +246,12 @@ class Committer:
                 for pending, entry in staged:
                     _settle(pending.future, outcome_of(entry, duplicate=False))
                 await self._maybe_snapshot(entries, at)
-                return
-            remaining = [pending for pending, _ in staged]
+                return later
+            remaining = [pending for pending, _ in staged] + later
             await self._catch_up()  # another writer was first
         for pending in remaining:
             _settle(pending.future, BoardBusy("other writers kept taking the next seq"))
+        return []
 
     async def _append(self, entries: list[LogEntry]) -> bool:
         """Write a group to the log; a database that does not answer leaves the outcome open."""

@@ -50,7 +50,7 @@ class Submission(Protocol):
 
 class Staged(NamedTuple):
     """The state after the accepted submissions, their entries (consecutive seqs) and each
-    entry as clients receive it, and per submission, in order, its entry or why it was
+    entry as clients receive it, and per submission taken, in order, its entry or why it was
     refused."""
 
     state: BoardState
@@ -60,14 +60,25 @@ class Staged(NamedTuple):
 
 
 def stage(
-    state: BoardState, seq: int, submissions: Sequence[Submission], at: int, limits: Limits
+    state: BoardState,
+    seq: int,
+    submissions: Sequence[Submission],
+    at: int,
+    limits: Limits,
+    *,
+    budget: int = 2**62,
 ) -> Staged:
     """Apply each submission in order to `state` (at `seq`), all or nothing per submission;
-    a refused one leaves no trace and takes no seq."""
+    a refused one leaves no trace and takes no seq. Once the entries hold `budget` bytes the
+    rest are left for another group (`len(outcomes)` says how many were taken): a group is
+    one log document, and the database limits a document's size."""
     entries: list[LogEntry] = []
     messages: list[str] = []
     outcomes: list[LogEntry | Rejected] = []
+    size = 0
     for submission in submissions:
+        if size >= budget:
+            break
         context = Context(user=submission.user, now_ms=at, role=submission.role, limits=limits)
         try:
             after, effects = commit_batch(state, submission.ops, context)
@@ -84,13 +95,14 @@ def stage(
             effects=effects,
             via=submission.via,
         )
-        message = encode(op_message(entry)).decode()
+        message = encode(op_message(entry))
         if len(message) > limits.max_batch_bytes:
             outcomes.append(_too_large(len(message), limits.max_batch_bytes))
             continue
         state = after
+        size += len(message)
         entries.append(entry)
-        messages.append(message)
+        messages.append(message.decode())
         outcomes.append(entry)
     return Staged(state, entries, messages, outcomes)
 

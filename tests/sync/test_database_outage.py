@@ -112,3 +112,51 @@ async def submitted(server: RunningServer, board: str, client_key: str) -> Count
 
 def node(op_id: int) -> dict[str, Any]:
     return {"op": "create", "element": {"kind": "node", "id": f"stall-{op_id}"}}
+
+
+async def test_batches_that_piled_up_meanwhile_commit_in_log_documents_of_bounded_size(
+    tmp_path: Path,
+) -> None:
+    """A commit group is one log document, and MongoDB refuses a document over 16 MiB (the
+    insert would fail on every resend): batches that pile up on one board while the database
+    is paused commit, in order, in documents of at most `log_document_bytes` (8 MiB; 100 KB
+    here, so the test moves little data) once it is back. nx-27017 takes larger documents,
+    so this counts them."""
+    config = settings_for_tests(connect_timeout_ms=10_000, log_document_bytes=100_000)
+    with EmbeddedStore(tmp_path) as store:
+        async with running_server(config, store.uri) as server:
+            token = await user_with_token(server.accounts, "heavy")
+            async with httpx.AsyncClient(base_url=server.url, headers=bearer(token)) as http:
+                board = (await http.post("/api/boards", json={"title": "Heavy"})).json()["id"]
+                rich = {"blob": "x" * 1_500}  # each relabel below carries 20 of these back
+                nodes = [
+                    {"op": "create", "element": {"kind": "node", "id": f"n{i}", "data": rich}}
+                    for i in range(20)
+                ]
+                assert (await http.post(f"/api/boards/{board}/ops", json={"ops": nodes})).is_success
+            client, welcome, _ = await joined(server, board, token)
+
+            def relabel(version: int) -> dict[str, object]:
+                ops = [
+                    {"op": "update", "id": f"n{i}", "set": {"label": f"v{version}"}}
+                    for i in range(20)
+                ]
+                return {"type": "submit", "client_op_id": version, "ops": ops}
+
+            committer = server.services.rooms.get(board).committer  # type: ignore[union-attr]
+            store.kill(signal.SIGSTOP)
+            try:
+                await client.send(relabel(0))
+                await eventually(lambda: not committer.idle and committer.waiting == 0)
+                for version in range(1, 11):  # 350 KB behind the first, held by the database
+                    await client.send(relabel(version))
+                await eventually(lambda: committer.waiting == 10)
+            finally:
+                store.kill(signal.SIGCONT)
+            answers = [await client.next("ack", "reject", within=30) for _ in range(11)]
+            assert [a["type"] for a in answers] == ["ack"] * 11, answers[-1]
+            first = welcome["seq"] + 1
+            assert [a["seq"] for a in answers] == list(range(first, first + 11)), "in order"
+            documents = await server.services.store.ops.count_documents({"board": board})
+            assert documents >= 1 + 1 + 1 + 3, "seed, nodes, the first, then 350 KB in 3 or more"
+            await client.close()

@@ -75,3 +75,16 @@ def test_a_batch_too_large_for_clients_is_refused_and_the_next_is_staged_without
     assert list(staged.state.elements) == ["n"]
     (message,) = staged.messages
     assert json.loads(message)["seq"] == 1, "each entry comes with the message clients receive"
+
+
+def test_a_group_stops_taking_submissions_once_its_entries_fill_the_budget() -> None:
+    """A group is one log document: what comes after the budget is left for the next one."""
+    subs = [
+        Sub([Create(element=Node(id=f"n{i}", text="x" * 500))], client_op_id=i) for i in range(5)
+    ]
+    staged = stage(BoardState(title="t"), 0, subs, 0, Limits(), budget=2_000)
+    taken = len(staged.outcomes)
+    assert 1 < taken < 5
+    assert [e.seq for e in staged.entries] == list(range(1, taken + 1))
+    assert sum(map(len, staged.messages[:-1])) < 2_000 <= sum(map(len, staged.messages))
+    assert list(staged.state.elements) == [f"n{i}" for i in range(taken)]

@@ -18,8 +18,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_data_depth: int = 8
     max_data_keys: int = 64
     # A committed batch as every client receives it (its ops and their effects, encoded):
-    # at most what a live client may fall behind (Settings.ws_max_queued_bytes), so any
-    # batch reaches a client with nothing queued; one with a backlog may still be dropped.
+    # what a live client may fall behind (Settings.ws_max_queued_bytes), so a batch reaches
+    # every client that is not already that far behind.
     max_batch_bytes: int = 1024 * 1024
 
 

@@ -126,13 +126,15 @@ class Connection:
         self._wake_at: float | None = None
 
     def send(self, text: str) -> list[Action]:
-        """Queue an encoded message; a client too far behind is dropped, never buffered."""
+        """Queue an encoded message; a client already too far behind is dropped, never
+        buffered further. One more message always fits below the limits, so any batch the
+        pipeline lets through (max_batch_bytes, the same size) reaches a client that is not."""
         if self.closing is not None:
             return []
         settings = self.settings
         if (
             self.queued >= settings.ws_max_queued_messages
-            or self.queued_bytes + len(text) > settings.ws_max_queued_bytes
+            or self.queued_bytes >= settings.ws_max_queued_bytes
         ):
             return self.close(
                 CloseCode.SLOW_CONSUMER, "too far behind; reconnect and resume from your seq"

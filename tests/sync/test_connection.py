@@ -261,15 +261,17 @@ def test_after_close_nothing_more_is_sent(script: Script) -> None:
 
 
 SLOW = f"close {CloseCode.SLOW_CONSUMER}"
-BACKLOGS = [  # at most 3 messages or 100 characters queued
+BACKLOGS = [  # dropped once 3 messages or 100 characters are already queued
     ([queue(10), queue(10), queue(10)], ["send", "send", "send"]),
     ([queue(10), queue(10), queue(10), queue(10)], ["send", "send", "send", SLOW]),
     ([queue(10), queue(10), queue(10), written(10), queue(10)], ["send"] * 4),
     ([queue(60), queue(40)], ["send", "send"]),
-    ([queue(60), queue(41)], ["send", SLOW]),
+    ([queue(60), queue(41)], ["send", "send"]),  # one more always fits below the limit
+    ([queue(60), queue(40), queue(1)], ["send", "send", SLOW]),
     ([queue(60), written(60), queue(60)], ["send", "send"]),
-    ([queue(101)], [SLOW]),
-    ([queue(60), queue(41), queue(1), written(60), queue(1)], ["send", SLOW]),
+    ([queue(101)], ["send"]),  # a message as large as a batch may be reaches an idle client
+    ([queue(101), queue(1)], ["send", SLOW]),
+    ([queue(60), queue(41), queue(1), written(60), queue(1)], ["send", "send", SLOW]),
 ]
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from starlette.applications import Starlette
 
 from server.api.services import Services
@@ -151,3 +152,14 @@ async def eventually(
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - there is no event to wait on
             await asyncio.sleep(every)
+
+
+def against_a_live_server(examples: int) -> settings:
+    """Hypothesis settings for scripts run against a real server: each example takes real
+    time (no deadline, and slow generation is expected), and the server fixture is meant to
+    be shared by the examples, not rebuilt for each."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )

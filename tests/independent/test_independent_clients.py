@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.harness import RunningServer, bearer, user_with_token
+from tests.harness import RunningServer, against_a_live_server, bearer, user_with_token
 from tests.independent.client import Replica, validator
 
 CLIENTS = 5
@@ -110,11 +110,7 @@ async def act(replica: Replica, action: str, seed: int, counter: list[int]) -> N
         await replica.connect()
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@against_a_live_server(examples=10)
 @given(script=steps)
 async def test_clients_from_the_docs_alone_converge_byte_for_byte(
     server: RunningServer, script: list[tuple[int, str, int]]

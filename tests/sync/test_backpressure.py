@@ -9,11 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection
 
-from tests.harness import RunningServer, bearer, running_server, settings_for_tests, user_with_token
+from tests.harness import (
+    RunningServer,
+    against_a_live_server,
+    bearer,
+    running_server,
+    settings_for_tests,
+    user_with_token,
+)
 from tests.sync.conftest import new_board
 from tests.wsclient import joined, narrow_connection
 
@@ -88,11 +95,7 @@ steps = st.lists(
 )
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@against_a_live_server(examples=15)
 @given(script=steps)
 async def test_readers_that_pause_at_random_get_every_op_once_and_in_order(
     narrow: RunningServer, script: list[tuple[int, float, int, int]]

@@ -6,10 +6,10 @@ import asyncio
 import secrets
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.harness import RunningServer, bearer, user_with_token
+from tests.harness import RunningServer, against_a_live_server, bearer, user_with_token
 from tests.sync.conftest import new_board
 from tests.wsclient import Client, joined
 
@@ -36,11 +36,7 @@ async def burst(editor: Client, board: int, first: int, count: int) -> list[int]
     return [a["seq"] for a in answers]
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@against_a_live_server(examples=10)
 @given(script=rounds)
 async def test_edits_on_many_boards_at_once_reach_each_board_once_and_in_order(
     server: RunningServer, script: list[dict[int, int]]

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from server.store.embedded import EmbeddedStore
 from server.store.mongo import Store
@@ -17,9 +16,9 @@ from tests.harness import (
     LogRecorder,
     RunningServer,
     bearer,
-    fresh_database,
     running_server,
     settings_for_tests,
+    store_of_its_own,
     user_with_token,
 )
 from tests.processes import LOGS
@@ -80,13 +79,8 @@ async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def store(mongodb_uri: str) -> AsyncIterator[Store]:
     """A repository on a database of its own, dropped afterwards."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri)
-    name = fresh_database()
-    repository = Store(client, name)
-    await repository.ensure_indexes()
-    yield repository
-    await client.drop_database(name)
-    await client.close()
+    async with store_of_its_own(mongodb_uri) as repository:
+        yield repository
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, settings
+from pymongo import AsyncMongoClient, monitoring
 from starlette.applications import Starlette
 
 from server.api.services import Services
@@ -19,7 +20,7 @@ from server.auth import new_token
 from server.serving import Server, server_config
 from server.settings import Settings
 from server.store.accounts import Accounts, UserExists, UserRecord
-from server.store.mongo import BoardRecord
+from server.store.mongo import BoardRecord, Store
 
 TOKEN = re.compile(r"jb_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 TOKEN_SHAPE = re.compile(r"jb_[0-9a-f]{16}_")  # even part of a token must never be logged
@@ -67,6 +68,24 @@ def plain_record(board_id: str = "b1", title: str = "t") -> BoardRecord:
 
 def fresh_database() -> str:
     return f"jbtest_{secrets.token_hex(4)}"
+
+
+@contextlib.asynccontextmanager
+async def store_of_its_own(
+    mongodb_uri: str, *listeners: monitoring.CommandListener
+) -> AsyncIterator[Store]:
+    """A repository on a database of its own, dropped afterwards; `listeners` hear every
+    command its client sends."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongodb_uri, event_listeners=list(listeners)
+    )
+    store = Store(client, fresh_database())
+    try:
+        await store.ensure_indexes()
+        yield store
+    finally:
+        await client.drop_database(store.db.name)
+        await client.close()
 
 
 def settings_for_tests(**overrides: Any) -> Settings:

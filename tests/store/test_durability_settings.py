@@ -2,14 +2,13 @@
 
 from typing import Any
 
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import monitoring
 
 from schemas.board import Node
 from schemas.ops import Create
 from server.settings import Settings
-from server.store.mongo import Store
 from server.sync.room import Room
-from tests.harness import fresh_database, plain_record
+from tests.harness import plain_record, store_of_its_own
 
 
 class Commands(monitoring.CommandListener):
@@ -30,21 +29,13 @@ class Commands(monitoring.CommandListener):
 
 async def test_op_log_writes_and_reads_carry_explicit_concerns(mongodb_uri: str) -> None:
     commands = Commands()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongodb_uri, event_listeners=[commands]
-    )
-    store = Store(client, fresh_database())
-    try:
-        await store.ensure_indexes()
+    async with store_of_its_own(mongodb_uri, commands) as store:
         record = plain_record("b")
         await store.insert_board(record)
         room = await Room.load(record, store, Settings())
         for i in range(20):
             await room.committer.submit([Create(element=Node(id=f"n{i}"))], "u", "c", i)
         await Room.load(record, store, Settings())
-    finally:
-        await client.drop_database(store.db.name)
-        await client.close()
     inserts = [c for c in commands.seen if c.get("insert") == "ops"]
     finds = [c for c in commands.seen if c.get("find") == "ops"]
     assert len(inserts) == 20 and finds

@@ -4,7 +4,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 from pymongo.monitoring import (
     CommandFailedEvent,
     CommandListener,
@@ -21,7 +20,7 @@ from server.store.mongo import WRITES_IN_FLIGHT, Store
 from server.sync.log import LogEntry
 from server.sync.pipeline import blob_of, replay
 from server.sync.room import Room
-from tests.harness import fresh_database, plain_record
+from tests.harness import plain_record, store_of_its_own
 
 HOSTILE: list[Any] = [
     {"$gt": ""},
@@ -99,12 +98,7 @@ async def test_other_boards_groups_do_not_wait_behind_one_insert(mongodb_uri: st
     """Up to WRITES_IN_FLIGHT inserts are out at once; what comes while all are out shares
     the next insert, so a burst across many boards costs few round trips."""
     inserts = LogInserts()
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongodb_uri, event_listeners=[inserts]
-    )
-    store = Store(client, fresh_database())
-    try:
-        await store.ensure_indexes()
+    async with store_of_its_own(mongodb_uri, inserts) as store:
         await asyncio.gather(*(store.ping() for _ in range(WRITES_IN_FLIGHT)))  # open sockets
         boards = [f"b{i}" for i in range(40)]
         appends = []
@@ -116,9 +110,6 @@ async def test_other_boards_groups_do_not_wait_behind_one_insert(mongodb_uri: st
         assert inserts.sent < len(boards), "groups that came while all inserts were out shared one"
         for board in boards:
             assert [e.seq for e in await store.entries_after(board, 0)] == [1]
-    finally:
-        await client.drop_database(store.db.name)
-        await client.close()
 
 
 async def test_a_committed_submission_can_be_found_by_its_client_and_op_id(store: Store) -> None:

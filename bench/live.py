@@ -70,20 +70,28 @@ def group_fill(url: str) -> dict[str, float]:
     return fill
 
 
-def run(server: Server, scenario: str, boards: list[str]) -> dict[str, Any]:
-    """CPU is measured (and profiled) from the moment every client is connected (bench.load
-    says so), so it is the cost of the scenario's edits; the handshakes are `connect_ms`."""
-    process = psutil.Process(server.pid)
-    store = children(server.pid)
-    load_scenario = LOAD.get(scenario, scenario)
+def start_load(
+    server: Server, scenario: str, boards: list[str]
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """bench.load running `scenario` against `server`, once it says every client is connected
+    (with the mean time a connection took)."""
     load = subprocess.Popen(
-        [sys.executable, "-m", "bench.load", server.url, server.token, load_scenario],
+        [sys.executable, "-m", "bench.load", server.url, server.token, scenario],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert load.stdin is not None and load.stdout is not None
     load.stdin.write(",".join(boards) + "\n")
     load.stdin.flush()
-    result: dict[str, Any] = json.loads(load.stdout.readline())  # all connected
+    return load, json.loads(load.stdout.readline())
+
+
+def run(server: Server, scenario: str, boards: list[str]) -> dict[str, Any]:
+    """CPU is measured (and profiled) from the moment every client is connected, so it is the
+    cost of the scenario's edits; the handshakes are `connect_ms`."""
+    process = psutil.Process(server.pid)
+    store = children(server.pid)
+    load, result = start_load(server, LOAD.get(scenario, scenario), boards)
+    assert load.stdout is not None
     for each in (process, *store):
         each.cpu_percent()
     peak_rss = 0
@@ -104,24 +112,17 @@ def run(server: Server, scenario: str, boards: list[str]) -> dict[str, Any]:
     return result | (group_fill(server.url) if server.token != "relay" else {})
 
 
-def idle_memory(
-    server_pid: int, url: str, token: str, boards: list[str], count: int = 500
-) -> dict[str, Any]:
-    process = psutil.Process(server_pid)
+def idle_memory(server: Server, boards: list[str]) -> dict[str, Any]:
+    process = psutil.Process(server.pid)
     before = process.memory_info().rss
-    load = subprocess.Popen(
-        [sys.executable, "-m", "bench.load", url, token, "idle"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert load.stdin is not None and load.stdout is not None
-    load.stdin.write(",".join(boards) + "\n")
-    load.stdin.flush()
-    connected = json.loads(load.stdout.readline())
+    load, connected = start_load(server, "idle", boards)
+    assert load.stdin is not None
     time.sleep(1)
     after = process.memory_info().rss
     load.stdin.write("\n")
     load.stdin.flush()
     load.wait(timeout=60)
+    count = connected["connected"]  # as many as bench.load opened
     return {
         "scenario": "idle_connections",
         "connections": count,
@@ -143,7 +144,7 @@ RATIOS = {
 
 def measure(server: Server, scenario: str, boards: list[str]) -> dict[str, Any]:
     if scenario == "idle":
-        return idle_memory(server.pid, server.url, server.token, boards)
+        return idle_memory(server, boards)
     return run(server, scenario, boards)
 
 

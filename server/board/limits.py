@@ -17,10 +17,6 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_data_bytes: int = 16 * 1024
     max_data_depth: int = 8
     max_data_keys: int = 64
-    # A committed batch as every client receives it (its ops and their effects, encoded):
-    # what a live client may fall behind (Settings.ws_max_queued_bytes), so a batch reaches
-    # every client that is not already that far behind.
-    max_batch_bytes: int = 1024 * 1024
 
 
 def check_data(data: dict[str, Any], limits: Limits) -> None:
@@ -68,5 +64,4 @@ REPLAY_LIMITS = Limits(
     max_data_bytes=2**62,
     max_data_depth=10**6,
     max_data_keys=2**62,
-    max_batch_bytes=2**62,
 )

@@ -228,7 +228,13 @@ class Committer:
                     _settle(pending.future, outcome_of(seen, duplicate=True))
             settings = self.settings
             state, entries, messages, outcomes = stage(
-                self.state, self.seq, new, at, settings.limits, budget=settings.log_document_bytes
+                self.state,
+                self.seq,
+                new,
+                at,
+                settings.limits,
+                max_message=settings.ws_max_queued_bytes,
+                budget=settings.log_document_bytes,
             )
             taken, later = new[: len(outcomes)], new[len(outcomes) :]
             staged = list[tuple[Pending, LogEntry]]()

@@ -128,7 +128,8 @@ class Connection:
     def send(self, text: str) -> list[Action]:
         """Queue an encoded message; a client already too far behind is dropped, never
         buffered further. One more message always fits below the limits, so any batch the
-        pipeline lets through (max_batch_bytes, the same size) reaches a client that is not."""
+        pipeline lets through (it refuses those over ws_max_queued_bytes) reaches a client
+        that is not."""
         if self.closing is not None:
             return []
         settings = self.settings

@@ -66,12 +66,15 @@ def stage(
     at: int,
     limits: Limits,
     *,
+    max_message: int = 2**62,
     budget: int = 2**62,
 ) -> Staged:
     """Apply each submission in order to `state` (at `seq`), all or nothing per submission;
-    a refused one leaves no trace and takes no seq. Once the entries hold `budget` bytes the
-    rest are left for another group (`len(outcomes)` says how many were taken): a group is
-    one log document, and the database limits a document's size."""
+    a refused one leaves no trace and takes no seq. One whose message to clients would pass
+    `max_message` bytes is refused: the committer passes what a live client may fall behind,
+    so every batch reaches each client that is not already that far behind. Once the entries
+    hold `budget` bytes the rest are left for another group (`len(outcomes)` says how many
+    were taken): a group is one log document, and the database limits a document's size."""
     entries: list[LogEntry] = []
     messages: list[str] = []
     outcomes: list[LogEntry | Rejected] = []
@@ -96,8 +99,8 @@ def stage(
             via=submission.via,
         )
         message = encode(op_message(entry))
-        if len(message) > limits.max_batch_bytes:
-            outcomes.append(_too_large(len(message), limits.max_batch_bytes))
+        if len(message) > max_message:
+            outcomes.append(_too_large(len(message), max_message))
             continue
         state = after
         size += len(message)

@@ -178,15 +178,15 @@ async def test_a_batch_too_large_for_clients_is_refused_and_nobody_is_dropped(
     server: RunningServer,
 ) -> None:
     """Effects carry every changed element whole, so a small batch can make a big message.
-    One over `max_batch_bytes` is refused with `too_large`, on either path, before it takes a
-    seq; before the limit, a 1.2 MB REST batch committed and then closed every live client
-    on the board as too far behind (4008)."""
+    One over what a live client may fall behind (`ws_max_queued_bytes`) is refused with
+    `too_large`, on either path, before it takes a seq; before the limit, a 1.2 MB REST batch
+    committed and then closed every live client on the board as too far behind (4008)."""
     owner = await user_with_token(server.accounts, "bulky")
     board = await new_board(server, owner)
     watcher, welcome, _ = await joined(server, board, owner)
     editor, _, _ = await joined(server, board, owner)
     rich = {"blob": "x" * 15_000}
-    limit = server.settings.limits.max_batch_bytes
+    limit = server.settings.ws_max_queued_bytes
     nodes = 80  # 1.2 MB together: past the limit, 1 MiB, what a live client may fall behind
     async with httpx.AsyncClient(base_url=server.url, headers=bearer(owner)) as http:
         path = f"/api/boards/{board}/ops"

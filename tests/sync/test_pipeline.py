@@ -66,8 +66,8 @@ def test_a_refused_submission_leaves_the_state_as_it_was() -> None:
 def test_a_batch_too_large_for_clients_is_refused_and_the_next_is_staged_without_it() -> None:
     """The limit is on the message clients receive: effects repeat each changed element."""
     big = [Create(element=Node(id="big", data={"blob": "x" * 2_000}))]
-    limits = Limits(max_batch_bytes=1_000)
-    staged = stage(BoardState(title="t"), 0, [Sub(big), Sub(NEW, client_op_id=1)], 0, limits)
+    subs = [Sub(big), Sub(NEW, client_op_id=1)]
+    staged = stage(BoardState(title="t"), 0, subs, 0, Limits(), max_message=1_000)
     refused, accepted = staged.outcomes
     assert isinstance(refused, Rejected) and refused.code == "too_large"
     assert refused.details["limit"] == 1_000 and refused.details["size"] > 1_000

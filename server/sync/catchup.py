@@ -14,7 +14,7 @@ from schemas.api import BoardInfo
 from schemas.board import AnyElement
 from schemas.messages import Presence, SnapshotChunk, SnapshotMessage, Welcome
 from server.store.mongo import Store
-from server.sync.log import op_message
+from server.sync.log import encoded_op
 
 encode = msgspec.json.Encoder().encode
 CHUNK_BYTES = 256 * 1024  # elements per snapshot frame: well under any client's frame limit
@@ -61,7 +61,7 @@ async def _replay(store: Store, at: Position, since: int) -> AsyncIterator[str]:
                 yield frame
             return
         for entry in entries:
-            yield encode(op_message(entry)).decode()
+            yield encoded_op(entry).decode()
         after = entries[-1].seq
 
 

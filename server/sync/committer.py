@@ -25,7 +25,7 @@ from server.board import BoardState, Rejected
 from server.clock import now_ms
 from server.settings import Settings
 from server.store.mongo import Store, StoreError
-from server.sync.log import LogEntry, op_message
+from server.sync.log import LogEntry, encoded_op
 from server.sync.pipeline import blob_of, follow, outcome_of, stage
 from server.sync.results import BoardBusy, Committed, OutcomeUnknown, RetryCheck
 
@@ -299,7 +299,7 @@ class Committer:
         if len(self._recent) > RECENT:
             self._recent.popitem(last=False)
         if text is None:
-            text = encode(op_message(entry)).decode()
+            text = encoded_op(entry).decode()
         self._logged_bytes += len(text)
         self.publish(text)
 

@@ -40,14 +40,20 @@ class BoardBlob(msgspec.Struct, kw_only=True):
     elements: list[AnyElement]
 
 
-def op_message(entry: LogEntry) -> OpMessage:
-    """The entry as every client on the board receives it (client ids without their user)."""
-    return OpMessage(
-        seq=entry.seq,
-        user=entry.user,
-        client_id=entry.client_id.partition("/")[2],
-        client_op_id=entry.client_op_id,
-        at=entry.at,
-        ops=entry.ops,
-        effects=entry.effects or Effects(),
+_encode = msgspec.json.Encoder().encode
+
+
+def encoded_op(entry: LogEntry) -> bytes:
+    """The entry as every client on the board receives it (client ids without their user),
+    encoded: live, in a catch-up, and when the pipeline weighs a batch."""
+    return _encode(
+        OpMessage(
+            seq=entry.seq,
+            user=entry.user,
+            client_id=entry.client_id.partition("/")[2],
+            client_op_id=entry.client_op_id,
+            at=entry.at,
+            ops=entry.ops,
+            effects=entry.effects or Effects(),
+        )
     )

@@ -8,8 +8,6 @@ writes the entries this returns and answers each submitter with its outcome.
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-import msgspec
-
 from schemas.auth import Role
 from schemas.effects import Effects
 from schemas.ops import BoardOp
@@ -25,10 +23,8 @@ from server.board import (
 )
 from server.board.apply import element_size
 from server.board.elements import Elements
-from server.sync.log import BoardBlob, LogEntry, op_message
+from server.sync.log import BoardBlob, LogEntry, encoded_op
 from server.sync.results import Committed
-
-encode = msgspec.json.Encoder().encode
 
 
 class Submission(Protocol):
@@ -98,7 +94,7 @@ def stage(
             effects=effects,
             via=submission.via,
         )
-        message = encode(op_message(entry))
+        message = encoded_op(entry)
         if len(message) > max_message:
             outcomes.append(_too_large(len(message), max_message))
             continue
